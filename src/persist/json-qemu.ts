@@ -1,0 +1,109 @@
+import { parseGuid, isGuidText } from '../wire/guid.js';
+import { fromHex, toHex } from '../wire/hex.js';
+import { encodeName, nameKey } from '../wire/ucs2.js';
+import { Attr } from '../wire/attributes.js';
+import { ZERO_TIME } from '../wire/time.js';
+import { makeVariable, type Variable } from '../store/variable.js';
+import { StoreFormatError } from './format-error.js';
+
+/**
+ * QEMU uefi-vars JSON v2 (QAPI UefiVarStore, spec §6.2), read and written
+ * exactly as QEMU 10's device does, with two [BUG]s fixed: a bad GUID or hex
+ * string is an error (QEMU loads the nil GUID / garbage), and names keep every
+ * code unit (QEMU writes non-ASCII as `?`; we write the real character, which
+ * JSON escapes as \uXXXX).
+ */
+const TOP_KEYS = new Set(['version', 'variables']);
+const VAR_KEYS = new Set(['guid', 'name', 'attr', 'data', 'time', 'digest', 'timestamp']);
+
+export function isQemuJson(bytes: Uint8Array): boolean {
+  for (const c of bytes) {
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    return c === 0x7b; // '{'
+  }
+  return bytes.length === 0; // an empty file is an empty store (spec §6.1)
+}
+
+export function decodeQemuJson(bytes: Uint8Array): Variable[] {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  if (text.trim() === '') return [];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new StoreFormatError('json', `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new StoreFormatError('json', 'top level is not an object');
+  const top = doc as Record<string, unknown>;
+  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) throw new StoreFormatError(k, 'unknown key');
+  // QEMU's QAPI visitor requires both members; `version` is not validated beyond being an int.
+  if (!('version' in top)) throw new StoreFormatError('version', 'missing');
+  if (typeof top.version !== 'number' || !Number.isInteger(top.version)) throw new StoreFormatError('version', 'not an integer');
+  if (!('variables' in top)) throw new StoreFormatError('variables', 'missing');
+  if (!Array.isArray(top.variables)) throw new StoreFormatError('variables', 'not an array');
+  return top.variables.map((item, i) => decodeVariable(item, `variables[${i}]`));
+}
+
+function decodeVariable(item: unknown, at: string): Variable {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new StoreFormatError(at, 'not an object');
+  const o = item as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!VAR_KEYS.has(k)) throw new StoreFormatError(`${at}.${k}`, 'unknown key');
+  const str = (k: string): string => {
+    const v = o[k];
+    if (v === undefined) throw new StoreFormatError(`${at}.${k}`, 'missing');
+    if (typeof v !== 'string') throw new StoreFormatError(`${at}.${k}`, 'not a string');
+    return v;
+  };
+  const guidText = str('guid');
+  if (!isGuidText(guidText)) throw new StoreFormatError(`${at}.guid`, `not a GUID: ${JSON.stringify(guidText)}`);
+  const name = str('name');
+  if (name.length === 0) throw new StoreFormatError(`${at}.name`, 'empty name');
+  if (name.includes('\u0000')) throw new StoreFormatError(`${at}.name`, 'contains a NUL character');
+  if (!('attr' in o)) throw new StoreFormatError(`${at}.attr`, 'missing');
+  const attr = o.attr;
+  if (typeof attr !== 'number' || !Number.isInteger(attr) || attr < 0 || attr > 0xffffffff) {
+    throw new StoreFormatError(`${at}.attr`, 'not a 32-bit unsigned integer');
+  }
+  const hex = (k: string): Uint8Array => {
+    try { return fromHex(str(k), k); } catch (e) {
+      if (e instanceof StoreFormatError) throw e;
+      throw new StoreFormatError(`${at}.${k}`, (e as Error).message.replace(/^[a-z]+: /, ''));
+    }
+  };
+  const data = hex('data');
+  // `time` (QEMU) or `timestamp` (python-uefivars); QEMU ignores a time that is not 32 digits (spec §8 item 69).
+  let time = ZERO_TIME;
+  const timeKey = 'time' in o ? 'time' : 'timestamp' in o ? 'timestamp' : undefined;
+  if (timeKey) {
+    const t = str(timeKey);
+    if (t.length === 32) time = hex(timeKey);
+  }
+  const digest = 'digest' in o ? hex('digest') : undefined;
+  return makeVariable({ guid: parseGuid(guidText), name: encodeName(name), attributes: attr, data, time, digest });
+}
+
+/** Member order and layout as QEMU's pretty printer emits them (spec §6.2). */
+export function encodeQemuJson(variables: Iterable<Variable>): Uint8Array {
+  const parts: string[] = [];
+  for (const v of variables) parts.push(variableFragment(v));
+  const body = parts.length ? `[\n${parts.join(',\n')}\n    ]` : '[\n    ]';
+  return new TextEncoder().encode(`{\n    "version": 2,\n    "variables": ${body}\n}`);
+}
+
+const fragments = new WeakMap<Variable, string>();
+
+/** Records are immutable, so each one's JSON text is built once and reused on every save. */
+function variableFragment(v: Variable): string {
+  let f = fragments.get(v);
+  if (f !== undefined) return f;
+  const lines = [`            "name": ${JSON.stringify(nameKey(v.name)).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))}`];
+  const timeBased = (v.attributes & Attr.AT) !== 0;
+  if (timeBased && v.digest) lines.push(`            "digest": "${toHex(v.digest)}"`);
+  lines.push(`            "guid": "${v.guid}"`);
+  lines.push(`            "attr": ${v.attributes}`);
+  if (timeBased) lines.push(`            "time": "${toHex(v.time)}"`);
+  lines.push(`            "data": "${toHex(v.data)}"`);
+  f = `        {\n${lines.join(',\n')}\n        }`;
+  fragments.set(v, f);
+  return f;
+}

@@ -1,0 +1,22 @@
+import { guidAt } from '../wire/guid.js';
+import { GetNext } from '../wire/mm.js';
+import type { Message } from './message.js';
+import { type Outcome, fail, withStatus } from './outcome.js';
+import { type ServiceState, policyContext } from './context.js';
+
+/** LOCK_VARIABLE (8), spec §2.5.5: size checks here, the lock itself in policy/. */
+export function lockVariable(s: ServiceState, m: Message): Outcome {
+  if (m.length < GetNext.name) return fail('message-too-short');
+  const nameSize = m.u64(GetNext.nameSize);
+  if (GetNext.name + nameSize > m.length) return fail('field-past-message');
+  // A policy entry's Size is a u16: 44 + NameSize must fit (newer QEMU; older corrupted its heap).
+  if (44 + nameSize > 0xffff) return fail('field-past-message');
+  const name = m.bytes.slice(GetNext.name, GetNext.name + nameSize);
+  const st = s.policy.lockVariable(guidAt(m.bytes, GetNext.guid), name, policyContext(s));
+  return withStatus(st, 'policy', GetNext.name + nameSize);
+}
+
+/** Functions 7, 9, 10 as edk2 answers them (option edk2VarCheck); see policy/. */
+export function varCheckFunction(_s: ServiceState, _fn: number, _m: Message): Outcome {
+  return fail('function-unsupported');
+}

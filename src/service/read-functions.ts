@@ -1,0 +1,79 @@
+import { guidAt, writeGuid } from '../wire/guid.js';
+import { checkName } from '../wire/ucs2.js';
+import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
+import { isAccessible } from '../store/access.js';
+import { variableKey, type Variable } from '../store/variable.js';
+import { EfiStatus } from '../wire/status.js';
+import type { Message } from './message.js';
+import { type Outcome, ok, fail } from './outcome.js';
+import { type ServiceState, fitsBuffer } from './context.js';
+
+/** GET_VARIABLE (1), spec §2.5.1, in QEMU's check order. */
+export function getVariable(s: ServiceState, m: Message): Outcome {
+  if (m.length < Access.name) return fail('message-too-short');
+  const dataSize = m.u64(Access.dataSize);
+  const nameSize = m.u64(Access.nameSize);
+  if (nameSize > s.options.size || dataSize > s.options.size) return fail('size-exceeds-storage');
+  if (Access.name + nameSize > m.length) return fail('field-past-message');
+  const problem = checkName(m.bytes, Access.name, nameSize, true);
+  if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
+  const v = s.store.get(guidAt(m.bytes, Access.guid), m.bytes.subarray(Access.name, Access.name + nameSize));
+  if (!v) return fail('not-found');
+  // QEMU answers ACCESS_DENIED where edk2 says NOT_FOUND ([DIFF] §2.5.1 kept).
+  if (!isAccessible(v.attributes, s.flags.exitBootServices)) return fail('access-denied-phase');
+  const L = Access.name + nameSize + dataSize;
+  if (!fitsBuffer(s, L)) return fail('reply-exceeds-buffer');
+  m.setU32(Access.attributes, v.attributes);
+  m.setU64(Access.dataSize, v.data.length);
+  if (dataSize < v.data.length) return { status: EfiStatus.BUFFER_TOO_SMALL, reason: 'buffer-too-small', responseLength: L };
+  m.put(Access.name + nameSize, v.data);
+  return ok(L);
+}
+
+/** GET_NEXT_VARIABLE_NAME (2), spec §2.5.2 and the observed §10.3/§10.4 behaviour. */
+export function getNextVariableName(s: ServiceState, m: Message): Outcome {
+  if (m.length < GetNext.name) return fail('message-too-short');
+  const nameSize = m.u64(GetNext.nameSize);
+  if (nameSize > s.options.size) return fail('size-exceeds-storage');
+  if (GetNext.name + nameSize > m.length) return fail('field-past-message');
+  // The current name must be valid within the incoming NameSize (spec §10.4).
+  const problem = checkName(m.bytes, GetNext.name, nameSize, true);
+  if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
+  const runtime = s.flags.exitBootServices;
+  let key: string | undefined;
+  if (problem === undefined && m.bytes[GetNext.name] === 0 && m.bytes[GetNext.name + 1] === 0) {
+    key = undefined; // empty name: start of the enumeration
+  } else {
+    // The current variable is looked up without the phase check (spec §10.3, QEMU).
+    key = variableKey(guidAt(m.bytes, GetNext.guid), m.bytes.subarray(GetNext.name, GetNext.name + nameSize));
+    if (!s.store.getByKey(key)) return fail('current-not-found');
+  }
+  let next: Variable | undefined = s.store.nextAfter(key);
+  while (next && !isAccessible(next.attributes, runtime)) next = s.store.nextAfter(variableKey(next.guid, next.name));
+  if (!next) return fail('end-of-list');
+  const L = GetNext.name + next.name.length;
+  if (!fitsBuffer(s, L)) return fail('reply-exceeds-buffer');
+  const guid = new Uint8Array(16);
+  writeGuid(next.guid, guid, 0);
+  m.put(GetNext.guid, guid);
+  m.setU64(GetNext.nameSize, next.name.length);
+  m.put(GetNext.name, next.name);
+  return ok(L);
+}
+
+/** QUERY_VARIABLE_INFO (4), spec §2.5.4: one pool, requested attributes ignored ([DIFF] kept). */
+export function queryVariableInfo(s: ServiceState, m: Message): Outcome {
+  if (!fitsBuffer(s, Qvi.end)) return fail('reply-exceeds-buffer');
+  const max = s.options.size;
+  m.setU64(Qvi.maxStorage, max);
+  m.setU64(Qvi.remaining, Math.max(0, max - s.store.usedStorage));
+  m.setU64(Qvi.maxVariableSize, Math.floor(max / 4));
+  m.setU32(Qvi.attributes, 0);
+  return ok(Qvi.end);
+}
+
+/** GET_PAYLOAD_SIZE (11), spec §2.5.6: buf_size − 24 (MM header) − 16 (function header). */
+export function getPayloadSize(s: ServiceState, m: Message): Outcome {
+  m.setU64(PayloadSize.size, Math.max(0, s.bufferSize - 40));
+  return ok(PayloadSize.end);
+}

@@ -1,0 +1,133 @@
+import { Guids, guidAt } from '../wire/guid.js';
+import { checkName, nameKey } from '../wire/ucs2.js';
+import { Attr } from '../wire/attributes.js';
+import { Access } from '../wire/mm.js';
+import { EfiStatus } from '../wire/status.js';
+import { concatBytes } from '../wire/hex.js';
+import { isAccessible } from '../store/access.js';
+import { makeVariable, type Variable } from '../store/variable.js';
+import { variableCost } from '../store/quota.js';
+import { Refusal } from '../store/reasons.js';
+import { authenticateWrite } from '../auth/authenticated-write.js';
+import { isReadOnlyVariable, secureBootVariable } from '../auth/secure-boot.js';
+import { filterAppend } from '../auth/siglist-rules.js';
+import { initializeAuthVariables } from '../auth/init.js';
+import type { Message } from './message.js';
+import { type Outcome, ok, fail, withStatus, HEADER_ONLY } from './outcome.js';
+import { type ServiceState, policyContext } from './context.js';
+
+/** Attribute bits QEMU accepts on a stored variable: NV|BS|RT|HR|AT|APPEND (spec §2.5.3 step 8.2). */
+const KNOWN_ATTRIBUTES = 0x6f;
+/** Key databases are stored with exactly NV|BS|RT|AT (spec §4.6). */
+const SECURE_BOOT_ATTRIBUTES = Attr.NV | Attr.BS | Attr.RT | Attr.AT;
+
+/**
+ * SET_VARIABLE (3), spec §2.5.3, in QEMU's order, with the [BUG] items fixed the
+ * edk2 way (docs/deviations.md). Nothing changes unless every check passes; a
+ * failed durable write rolls the store back.
+ */
+export async function setVariable(s: ServiceState, m: Message): Promise<Outcome> {
+  if (m.length < Access.name) return fail('message-too-short');
+  const dataSize = m.u64(Access.dataSize);
+  const nameSize = m.u64(Access.nameSize);
+  const attributes = m.u32(Access.attributes);
+  if (nameSize > s.options.size || dataSize > s.options.size) return fail('size-exceeds-storage');
+  if (Access.name + nameSize + dataSize > m.length) return fail('field-past-message');
+  const problem = checkName(m.bytes, Access.name, nameSize);
+  if (problem === 'empty') return fail('name-empty');
+  if (problem === 'no-nul') return fail('name-no-nul');
+  if (problem) return fail('name-invalid');
+
+  const guid = guidAt(m.bytes, Access.guid);
+  const name = m.bytes.slice(Access.name, Access.name + nameSize);
+  const data = m.bytes.subarray(Access.name + nameSize, Access.name + nameSize + dataSize);
+  if (isReadOnlyVariable(guid, name)) return fail('read-only-variable');
+
+  const old = s.store.get(guid, name);
+  let next: Variable | undefined;
+  if (dataSize > 0) {
+    const stored = attributes & ~Attr.AP;
+    if (attributes & Attr.AW) return fail('auth-counter-based');
+    if (attributes & Attr.AT) {
+      const r = await authenticateWrite({ guid, name, attributes, data }, old, {
+        store: s.store, sb: s.sb,
+        requireSelfSignedPk: s.options.requireSelfSignedPk,
+        allowPkSignedDb: s.options.allowPkSignedDb,
+        allowKekSignedKekAppend: s.options.allowKekSignedKekAppend,
+      });
+      if (r instanceof Refusal) return fail(r.reason);
+      if (r.payload.length > 0) {
+        next = makeVariable({ guid, name, attributes: stored, data: r.payload.slice(), time: r.time, digest: r.digest });
+      }
+    } else {
+      next = makeVariable({ guid, name, attributes: stored, data: data.slice() });
+    }
+  } else if (old && (old.attributes & Attr.AT)) {
+    // spec §3.3 [BUG]: QEMU deletes PK/KEK/db/dbx and private authenticated variables
+    // on a bare DataSize 0; edk2 requires a signed empty payload.
+    return fail('unauthenticated-delete');
+  }
+  if (!old && !next) return ok(HEADER_ONLY); // deleting nothing succeeds (QEMU, [DIFF] kept)
+
+  // check_update (spec §2.5.3 step 8)
+  const runtime = s.flags.exitBootServices;
+  if (old && !isAccessible(old.attributes, runtime)) return fail('access-denied-phase');
+  if (next) {
+    if (next.attributes & ~KNOWN_ATTRIBUTES) return fail('attributes-unsupported');
+    if (!isAccessible(next.attributes, runtime)) return fail('access-denied-phase');
+  }
+  if (old && next && old.attributes !== next.attributes) return fail('attributes-mismatch');
+
+  const policyStatus = s.policy.checkSetVariable({
+    guid, name, attributes, dataSize: next ? next.data.length : 0, isDelete: !next, exists: old !== undefined,
+  }, policyContext(s));
+  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, 'policy');
+
+  const target = (next ?? old)!;
+  const sbVar = secureBootVariable(guid, name);
+  if (sbVar && target.attributes !== SECURE_BOOT_ATTRIBUTES) return fail('secure-boot-attributes');
+  const key = nameKey(name);
+  if (s.options.forceSecureBoot && guid === Guids.secureBootEnableDisable && key === 'SecureBootEnable' && target.data[0] !== 1) {
+    return fail('force-secure-boot');
+  }
+  if (s.options.disableCustomMode && guid === Guids.customModeEnable && key === 'CustomMode') return fail('custom-mode-disabled');
+
+  if ((attributes & Attr.AP) && old && next) {
+    // APPEND_WRITE: key databases get edk2's duplicate filtering (issue 3; QEMU's
+    // lossy rebuild is not reproduced); anything else is refused as QEMU does.
+    if (!sbVar) return fail('append-unsupported');
+    const extra = filterAppend(old.data, next.data);
+    if (extra.length === 0) return ok(HEADER_ONLY); // all duplicates: success, nothing changes
+    next = makeVariable({ guid, name, attributes: next.attributes, data: concatBytes([old.data, extra]), time: next.time, digest: next.digest });
+  }
+
+  const grow = (next ? variableCost(next) : 0) - (old ? variableCost(old) : 0);
+  if (s.store.usedStorage + grow > s.options.size && grow > 0) return fail('out-of-storage');
+
+  return commit(s, old, next, sbVar === 'PK' && next !== undefined);
+}
+
+/** Apply the change, re-run auth init after a PK write (spec §2.5.3 step 13), make NV durable. */
+async function commit(s: ServiceState, old: Variable | undefined, next: Variable | undefined, pkWritten: boolean): Promise<Outcome> {
+  const durable = s.persist !== undefined && (((old?.attributes ?? 0) | (next?.attributes ?? 0)) & Attr.NV) !== 0;
+  const before = durable ? { store: s.store.clone(), sb: s.sb } : undefined;
+  if (old) s.store.remove(old.guid, old.name);
+  if (next) s.store.put(next);
+  if (pkWritten) s.sb = initializeAuthVariables(s.store, { forceSecureBoot: s.options.forceSecureBoot });
+  if (before && s.persist) {
+    try {
+      await s.persist(nonVolatile(s));
+    } catch {
+      s.store = before.store;
+      s.sb = before.sb;
+      return fail('persist-failed');
+    }
+  }
+  return ok(HEADER_ONLY);
+}
+
+export function nonVolatile(s: ServiceState): Variable[] {
+  const out: Variable[] = [];
+  for (const v of s.store) if (v.attributes & Attr.NV) out.push(v);
+  return out;
+}

@@ -1,0 +1,196 @@
+import { Guids } from '../wire/guid.js';
+import { readMmHeader, MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from '../wire/mm.js';
+import { DeviceStatus, EfiStatus } from '../wire/status.js';
+import { Attr } from '../wire/attributes.js';
+import { VariableStore } from '../store/store.js';
+import type { Variable } from '../store/variable.js';
+import { phaseOf, type Phase, type PhaseFlags } from '../store/access.js';
+import { initializeAuthVariables } from '../auth/init.js';
+import type { SecureBootState } from '../auth/secure-boot.js';
+import { VariablePolicy, type PolicySnapshot } from '../policy/engine.js';
+import { type ServiceOptions, resolveOptions, DEFAULT_BUFFER_SIZE } from './options.js';
+import type { MmHandler, MmResult } from './mm-handler.js';
+import { Message } from './message.js';
+import { type Outcome, fail, withStatus } from './outcome.js';
+import { type ServiceState, policyContext } from './context.js';
+import { getVariable, getNextVariableName, queryVariableInfo, getPayloadSize } from './read-functions.js';
+import { setVariable, nonVolatile } from './set-variable.js';
+import { lockVariable, varCheckFunction } from './policy-functions.js';
+
+/** Where acknowledged non-volatile writes go. Implemented in persist/ (files, PostgreSQL). */
+export interface StoreBackend {
+  /** Durably record this exact list of NV variables, in order; resolve only once durable. */
+  save(nonVolatile: readonly Variable[]): Promise<void>;
+}
+
+export interface ServiceInit {
+  /** Variables to start from (e.g. loaded from a store file), in store order. */
+  variables?: Iterable<Variable>;
+  backend?: StoreBackend;
+  options?: Partial<ServiceOptions>;
+}
+
+/** Everything needed to resume a service elsewhere (migration, spec §1.7). */
+export interface ServiceSnapshot {
+  readonly variables: readonly Variable[];
+  readonly flags: Readonly<PhaseFlags>;
+  readonly secureBoot: Readonly<SecureBootState>;
+  readonly policy: PolicySnapshot;
+  readonly options: Readonly<ServiceOptions>;
+}
+
+/**
+ * The variable service: MM communicate buffer in → reply out (DESIGN.md). Pure:
+ * no I/O except through the StoreBackend. Requests are handled one at a time in
+ * arrival order, so an authenticated write that awaits crypto cannot interleave.
+ */
+export class VariableService implements MmHandler {
+  private readonly state: ServiceState;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly backend: StoreBackend | undefined;
+
+  private constructor(init: ServiceInit) {
+    const options = resolveOptions(init.options);
+    this.backend = init.backend;
+    const backend = init.backend;
+    this.state = {
+      store: new VariableStore(init.variables ?? []),
+      flags: { endOfDxe: false, readyToBoot: false, exitBootServices: false },
+      sb: { setupMode: true, secureBoot: false, auditMode: false, deployedMode: false },
+      policy: new VariablePolicy(),
+      options,
+      bufferSize: DEFAULT_BUFFER_SIZE,
+      persist: backend ? (nv) => backend.save(nv) : undefined,
+    };
+  }
+
+  /** Build a service and run the machine-start hard reset (QEMU realize + reset, spec §1.7). */
+  static async create(init: ServiceInit = {}): Promise<VariableService> {
+    const svc = new VariableService(init);
+    await svc.reset();
+    return svc;
+  }
+
+  /** Resume from a snapshot without a reset (incoming migration). */
+  static async restore(snap: ServiceSnapshot, backend?: StoreBackend): Promise<VariableService> {
+    const svc = new VariableService({ variables: snap.variables, options: snap.options, ...(backend ? { backend } : {}) });
+    svc.state.flags = { ...snap.flags };
+    svc.state.sb = { ...snap.secureBoot };
+    svc.state.policy = VariablePolicy.restore(snap.policy);
+    if (backend) await backend.save(nonVolatile(svc.state)); // QEMU rewrites the file after load (560429fd74)
+    return svc;
+  }
+
+  get options(): Readonly<ServiceOptions> { return this.state.options; }
+  get phase(): Phase { return phaseOf(this.state.flags); }
+  get flags(): Readonly<PhaseFlags> { return this.state.flags; }
+  get secureBoot(): Readonly<SecureBootState> { return this.state.sb; }
+  get usedStorage(): number { return this.state.store.usedStorage; }
+  variables(): Variable[] { return this.state.store.list(); }
+  nonVolatileVariables(): Variable[] { return nonVolatile(this.state); }
+
+  snapshot(): ServiceSnapshot {
+    return {
+      variables: this.state.store.list(),
+      flags: { ...this.state.flags },
+      secureBoot: { ...this.state.sb },
+      policy: this.state.policy.snapshot(),
+      options: this.state.options,
+    };
+  }
+
+  /**
+   * Device hard reset (spec §1.7): phases cleared, volatile variables and
+   * policies dropped, auth variables re-initialised, NV variables made durable.
+   */
+  reset(): Promise<void> {
+    return this.serial(async () => {
+      const s = this.state;
+      s.flags = { endOfDxe: false, readyToBoot: false, exitBootServices: false };
+      s.store.retain((v) => (v.attributes & Attr.NV) !== 0);
+      s.policy.reset();
+      s.sb = initializeAuthVariables(s.store, { forceSecureBoot: s.options.forceSecureBoot });
+      if (s.persist) await s.persist(nonVolatile(s));
+    });
+  }
+
+  /** DESIGN.md API: the reply buffer (the request echoed when nothing is written back). */
+  async handle(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): Promise<Uint8Array> {
+    const r = await this.process(request, bufferSize);
+    return r.reply ?? request.slice();
+  }
+
+  process(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): Promise<MmResult> {
+    // The one copy of guest-controlled bytes: everything below parses this copy only.
+    const copy = request.slice();
+    return this.serial(() => this.dispatch(copy, bufferSize));
+  }
+
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.then(noop, noop);
+    return run;
+  }
+
+  /** spec §1.5 steps 1-3 and 6: size checks, then dispatch on the header GUID. */
+  private async dispatch(buf: Uint8Array, bufferSize: number): Promise<MmResult> {
+    if (bufferSize < MM_HEADER_SIZE || buf.length < MM_HEADER_SIZE) {
+      return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'no-buffer' };
+    }
+    const { guid, messageLength } = readMmHeader(buf);
+    const total = MM_HEADER_SIZE + messageLength;
+    if (total > bufferSize || total > buf.length) {
+      return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'message-exceeds-buffer' };
+    }
+    const reply = total === buf.length ? buf : buf.slice(0, total);
+    const s = this.state;
+    switch (guid) {
+      case Guids.smmVariable: {
+        if (messageLength < VAR_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
+        s.bufferSize = bufferSize;
+        const m = new Message(reply.subarray(MM_HEADER_SIZE));
+        const out = await this.variableFunction(m);
+        const tooSmall = messageLength < out.responseLength;
+        m.setU64(8, tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
+        return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: tooSmall ? 'buffer-too-small' : out.reason };
+      }
+      case Guids.varCheckPolicy: {
+        if (messageLength < 20) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
+        const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
+        return { deviceStatus: st, reply, reason: undefined };
+      }
+      // Boot-phase events (spec §2.2, §3.5): any MessageLength, reply unchanged.
+      case Guids.endOfDxe: s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      case Guids.readyToBoot: s.flags.readyToBoot = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      case Guids.exitBootServices: s.flags.exitBootServices = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      default:
+        return { deviceStatus: DeviceStatus.ERR_NOT_SUPPORTED, reply, reason: 'unknown-mm-guid' };
+    }
+  }
+
+  /** spec §2.4: dispatch on the function id. */
+  private async variableFunction(m: Message): Promise<Outcome> {
+    const s = this.state;
+    // A function id ≥ 2^32 is never valid; reading the high half keeps 2^32+1 from aliasing 1.
+    const fn = m.view.getUint32(4, true) === 0 ? m.view.getUint32(0, true) : -1;
+    switch (fn) {
+      case VarFunction.GET_VARIABLE: return getVariable(s, m);
+      case VarFunction.GET_NEXT_VARIABLE_NAME: return getNextVariableName(s, m);
+      case VarFunction.SET_VARIABLE: return setVariable(s, m);
+      case VarFunction.QUERY_VARIABLE_INFO: return queryVariableInfo(s, m);
+      case VarFunction.READY_TO_BOOT: s.flags.readyToBoot = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);
+      case VarFunction.EXIT_BOOT_SERVICE: s.flags.exitBootServices = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);
+      case VarFunction.LOCK_VARIABLE: return lockVariable(s, m);
+      case VarFunction.GET_PAYLOAD_SIZE: return getPayloadSize(s, m);
+      case VarFunction.GET_STATISTICS:
+      case VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET:
+      case VarFunction.VAR_CHECK_VARIABLE_PROPERTY_GET:
+        return s.options.edk2VarCheck ? varCheckFunction(s, fn, m) : fail('function-unsupported');
+      default:
+        // 12-14 (runtime cache): a host service has no guest-side cache to sync (spec §2.4).
+        return fail('function-unsupported');
+    }
+  }
+}
+
+function noop(): void { /* keep the chain alive after a failure */ }

@@ -1,0 +1,58 @@
+/**
+ * Variable names: UCS-2 little-endian, NUL-terminated. The store keeps the raw
+ * NameSize bytes verbatim (spec §3.1); lookups compare code units up to the first NUL.
+ */
+
+/** Code units up to (not including) the first NUL, or to the end; an odd trailing byte is ignored. */
+export function nameKey(b: Uint8Array, off = 0, size = b.length - off): string {
+  const units = size >>> 1;
+  let s = '';
+  for (let i = 0; i < units; i++) {
+    const u = b[off + 2 * i]! | (b[off + 2 * i + 1]! << 8);
+    if (u === 0) break;
+    s += String.fromCharCode(u);
+  }
+  return s;
+}
+
+/** UCS-2 bytes of `s` plus a terminating NUL. */
+export function encodeName(s: string): Uint8Array {
+  const out = new Uint8Array(2 * s.length + 2);
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    out[2 * i] = u & 0xff;
+    out[2 * i + 1] = u >>> 8;
+  }
+  return out;
+}
+
+/** Bytes of the name without its terminating NUL (what a signature covers, spec §4.2). */
+export function nameWithoutNul(raw: Uint8Array): Uint8Array {
+  const units = raw.length >>> 1;
+  for (let i = 0; i < units; i++) {
+    if (raw[2 * i] === 0 && raw[2 * i + 1] === 0) return raw.subarray(0, 2 * i);
+  }
+  return raw.subarray(0, units * 2);
+}
+
+export type NameProblem = 'no-nul' | 'surrogate' | 'empty';
+
+/**
+ * The name rule we enforce (spec §3.1, with the [BUG] fixed the edk2 way): a NUL
+ * code unit must occur within NameSize bytes, no unit before it may be a
+ * surrogate (0xD800-0xDFFF), and the name may not be empty (edk2 VariableName[0]==0).
+ */
+export function checkName(b: Uint8Array, off: number, size: number, allowEmpty = false): NameProblem | undefined {
+  const units = size >>> 1;
+  for (let i = 0; i < units; i++) {
+    const u = b[off + 2 * i]! | (b[off + 2 * i + 1]! << 8);
+    if (u === 0) return i === 0 && !allowEmpty ? 'empty' : undefined;
+    if (u >= 0xd800 && u <= 0xdfff) return 'surrogate';
+  }
+  return 'no-nul';
+}
+
+/** A printable rendering for people (logs, CLI). */
+export function displayName(raw: Uint8Array): string {
+  return nameKey(raw);
+}
