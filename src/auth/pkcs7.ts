@@ -1,4 +1,18 @@
-// PLACEHOLDER — the auth-crypto helper replaces this file. Contract used by auth/authenticated-write.ts.
+import * as asn1js from 'asn1js';
+import { Certificate, IssuerAndSerialNumber, SignedData, type SignerInfo } from 'pkijs';
+import { bytesEqual, concatBytes } from '../wire/hex.js';
+import {
+  DER_LIMITS, commonName, isIssuedBy, isSelfIssued, issuerDer, namesMatch, parseCertificate,
+  rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
+} from './x509.js';
+
+/**
+ * PKCS#7 detached-signature verification for EFI_VARIABLE_AUTHENTICATION_2 CertData
+ * (UEFI 2.10 §8.2.2; spec §4.2), following edk2 CryptoPkg Pkcs7Verify: bare or
+ * ContentInfo-wrapped SignedData, exactly one signer, SHA-256/384/512, RSA PKCS#1 v1.5,
+ * partial chains, no date / key-usage / purpose checks. The trust walk is our own over
+ * pkijs primitives because pkijs' chain engine insists on validity dates.
+ */
 
 export type Pkcs7Failure =
   | 'malformed'            // not DER PKCS#7 SignedData (bare or ContentInfo-wrapped)
@@ -13,23 +27,272 @@ export type Pkcs7Result =
   | { ok: true; signerCert: Uint8Array; chain: Uint8Array[] }
   | { ok: false; reason: Pkcs7Failure; detail: string };
 
-/**
- * Verify a detached PKCS#7 signature over `content` with any of `anchors` (DER
- * X.509) as trust anchor (partial chains allowed; dates, key usage, EKU ignored).
- */
-export async function verifyDetached(_certData: Uint8Array, _content: Uint8Array, _anchors: readonly Uint8Array[]): Promise<Pkcs7Result> {
-  return { ok: false, reason: 'malformed', detail: 'PKCS#7 verification not implemented yet' };
-}
-
 export type PrivateResult =
   | { ok: true; digest: Uint8Array; signerCert: Uint8Array }
   | { ok: false; reason: Pkcs7Failure; detail: string };
 
 /**
+ * Work bounds for one verification of guest-supplied bytes: at most this many embedded
+ * certificates, chain links and certificate-signature checks (each one RSA public-key
+ * operation), whatever the input. Real payloads use 1–2 certificates and 1–2 links.
+ */
+export const PKCS7_LIMITS = { maxCertificates: 32, maxChainDepth: 8, maxSignatureChecks: 16 } as const;
+
+/** Signer RSA modulus sizes edk2/Microsoft payloads use (spec §4.1). */
+export const SIGNER_RSA_BITS = { min: 2048, max: 4096 } as const;
+
+const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
+const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
+
+/** edk2 AuthVariableLib accepts only these digests for time-based authenticated writes. */
+const DIGESTS: ReadonlyMap<string, HashName> = new Map([
+  ['2.16.840.1.101.3.4.2.1', 'SHA-256'],
+  ['2.16.840.1.101.3.4.2.2', 'SHA-384'],
+  ['2.16.840.1.101.3.4.2.3', 'SHA-512'],
+]);
+
+/** shaNWithRSAEncryption as a SignerInfo signatureAlgorithm (OpenSSL accepts it as well as rsaEncryption). */
+const RSA_WITH: ReadonlyMap<string, HashName> = new Map([
+  ['1.2.840.113549.1.1.11', 'SHA-256'],
+  ['1.2.840.113549.1.1.12', 'SHA-384'],
+  ['1.2.840.113549.1.1.13', 'SHA-512'],
+]);
+
+type Failure = { ok: false; reason: Pkcs7Failure; detail: string };
+const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, reason, detail });
+
+interface Parsed { signerInfos: SignerInfo[]; certs: ParsedCert[] }
+
+function isContext(node: asn1js.AsnType, tag: number): boolean {
+  return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
+}
+
+/**
+ * Decode CertData. edk2 WrapPkcs7Data accepts a ContentInfo{signedData} as is and
+ * wraps anything else, so both shapes are valid; QEMU's copy of that test is broken
+ * (spec §4.2 [BUG]) and we follow edk2. Trailing bytes after the DER are rejected:
+ * dwLength delimits CertData exactly.
+ */
+function parsePkcs7(certData: Uint8Array): Parsed | Failure {
+  const asn = asn1js.fromBER(certData, DER_LIMITS);
+  if (asn.offset === -1) return fail('malformed', `not DER: ${asn.result.error || 'decode error'}`);
+  if (asn.offset !== certData.length) return fail('malformed', `${certData.length - asn.offset} bytes after the PKCS#7 DER`);
+  let sd: asn1js.AsnType = asn.result;
+  if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'PKCS#7 is not a SEQUENCE');
+  const top = sd.valueBlock.value;
+  if (top[0] instanceof asn1js.ObjectIdentifier) {
+    // ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY }
+    if (top[0].getValue() !== OID_SIGNED_DATA) return fail('malformed', `ContentInfo type ${top[0].getValue()} is not signedData`);
+    const inner = top[1];
+    if (top.length !== 2 || !inner || !isContext(inner, 0) || !(inner instanceof asn1js.Constructed) ||
+        inner.valueBlock.value.length !== 1) {
+      return fail('malformed', 'ContentInfo without a [0] SignedData');
+    }
+    sd = inner.valueBlock.value[0]!;
+    if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'SignedData is not a SEQUENCE');
+  }
+  const fields = sd.valueBlock.value;
+  const certSet = fields.find((f) => isContext(f, 0));
+  const rawCerts = certSet instanceof asn1js.Constructed ? certSet.valueBlock.value.map((c) => c.valueBeforeDecodeView) : [];
+  if (rawCerts.length > PKCS7_LIMITS.maxCertificates) {
+    return fail('malformed', `${rawCerts.length} certificates (limit ${PKCS7_LIMITS.maxCertificates})`);
+  }
+  let signed: SignedData;
+  try {
+    signed = new SignedData({ schema: sd });
+  } catch (e) {
+    return fail('malformed', `SignedData: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // pkijs keeps the CertificateSet in encoding order; pair each parsed certificate
+  // with its original DER so anchors and PK comparisons are byte-exact.
+  const certs: ParsedCert[] = [];
+  const parsedCerts = signed.certificates ?? [];
+  if (parsedCerts.length !== rawCerts.length) return fail('malformed', 'certificate set did not decode one-to-one');
+  parsedCerts.forEach((c, i) => {
+    if (c instanceof Certificate) certs.push({ der: rawCerts[i]!, cert: c });
+  });
+  return { signerInfos: signed.signerInfos, certs };
+}
+
+/** INTEGER content bytes without redundant sign-extension bytes, so equal values compare equal. */
+function minimalInteger(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && ((b[i] === 0x00 && b[i + 1]! < 0x80) || (b[i] === 0xff && b[i + 1]! >= 0x80))) i++;
+  return b.subarray(i);
+}
+
+/**
+ * The certificate the SignerInfo names — by issuerAndSerialNumber (compared as the
+ * signed INTEGER it is: AMI's test PK has a negative serial) or by subjectKeyIdentifier.
+ * Spec §10.2: bind to this certificate, never to "certificate 0".
+ */
+function findSigner(si: SignerInfo, certs: readonly ParsedCert[]): ParsedCert | undefined {
+  const sid: unknown = si.sid;
+  if (sid instanceof IssuerAndSerialNumber) {
+    const serial = minimalInteger(sid.serialNumber.valueBlock.valueHexView);
+    const issuer = new Uint8Array(sid.issuer.valueBeforeDecode);
+    return certs.find((c) => bytesEqual(minimalInteger(c.cert.serialNumber.valueBlock.valueHexView), serial) &&
+      namesMatch(issuerDer(c.cert), issuer));
+  }
+  if (sid instanceof asn1js.Primitive && isContext(sid, 0)) {
+    const keyId = sid.valueBlock.valueHexView;
+    return certs.find((c) => {
+      const ski = subjectKeyIdentifier(c.cert);
+      return ski !== undefined && bytesEqual(ski, keyId);
+    });
+  }
+  return undefined;
+}
+
+async function digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await globalThis.crypto.subtle.digest(hash, data));
+}
+
+/**
+ * Check the one SignerInfo's signature over `content` (PKCS#7 §9.3 / RFC 5652 §5.4):
+ * with signed attributes, messageDigest must equal hash(content) and the RSA signature
+ * covers the DER SET OF the attributes; without, it covers the content itself.
+ */
+async function checkSignature(si: SignerInfo, key: RsaKey, hash: HashName, content: Uint8Array): Promise<Failure | undefined> {
+  const signature = new Uint8Array(si.signature.getValue());
+  let covered = content;
+  if (si.signedAttrs) {
+    const md = si.signedAttrs.attributes.filter((a) => a.type === OID_MESSAGE_DIGEST);
+    const value: unknown = md.length === 1 && md[0]!.values.length === 1 ? md[0]!.values[0] : undefined;
+    if (!(value instanceof asn1js.OctetString)) return fail('bad-signature', 'signed attributes without exactly one messageDigest');
+    if (!bytesEqual(new Uint8Array(value.getValue()), await digest(hash, content))) {
+      return fail('bad-signature', 'messageDigest does not match the signed data');
+    }
+    // pkijs keeps the attributes' original encoding with the [0] tag already turned into SET (0x31).
+    covered = new Uint8Array(si.signedAttrs.encodedValue);
+  }
+  if (!(await rsaVerify(key, hash, signature, covered))) return fail('bad-signature', 'RSA signature does not verify');
+  return undefined;
+}
+
+interface Verified { signer: ParsedCert; certs: ParsedCert[] }
+
+/** Everything up to and including the signature check; the trust decision is the caller's. */
+async function verifySignerSignature(certData: Uint8Array, content: Uint8Array): Promise<Verified | Failure> {
+  const parsed = parsePkcs7(certData);
+  if ('ok' in parsed) return parsed;
+  if (parsed.signerInfos.length !== 1) return fail('signer-count', `${parsed.signerInfos.length} SignerInfos, edk2 requires exactly one`);
+  const si = parsed.signerInfos[0]!;
+  const hash = DIGESTS.get(si.digestAlgorithm.algorithmId);
+  if (!hash) return fail('unsupported-digest', `digest ${si.digestAlgorithm.algorithmId} is not SHA-256/384/512`);
+  const sigAlg = si.signatureAlgorithm.algorithmId;
+  if (sigAlg !== OID_RSA_ENCRYPTION && !RSA_WITH.has(sigAlg)) return fail('unsupported-key', `signature algorithm ${sigAlg} is not RSA PKCS#1 v1.5`);
+  if (RSA_WITH.has(sigAlg) && RSA_WITH.get(sigAlg) !== hash) return fail('unsupported-digest', `signature algorithm ${sigAlg} disagrees with digest ${hash}`);
+  const signer = findSigner(si, parsed.certs);
+  if (!signer) return fail('no-signer-cert', 'the certificate named by the SignerInfo is not in the PKCS#7');
+  const key = rsaPublicKey(signer.cert);
+  if (!key) return fail('unsupported-key', 'signer key is not RSA');
+  if (key.bits < SIGNER_RSA_BITS.min || key.bits > SIGNER_RSA_BITS.max) return fail('unsupported-key', `signer key is RSA-${key.bits}`);
+  const bad = await checkSignature(si, key, hash, content);
+  if (bad) return bad;
+  return { signer, certs: parsed.certs };
+}
+
+/** Remaining certificate-signature checks for one verification. */
+class Budget {
+  private left: number = PKCS7_LIMITS.maxSignatureChecks;
+  take(): boolean { return this.left-- > 0; }
+}
+
+interface Anchor { der: Uint8Array; parsed: ParsedCert | undefined }
+
+/**
+ * Date-free partial-chain trust walk (edk2: X509_V_FLAG_PARTIAL_CHAIN |
+ * NO_CHECK_TIME, X509_PURPOSE_ANY). From `cur`, trust holds if cur is byte-identical to
+ * an anchor or is signed by one; otherwise climb to an embedded certificate whose
+ * subject matches cur's issuer and whose key verifies cur's signature. Depth-first with
+ * no repeats on the path, bounded by depth and the shared signature budget.
+ */
+async function walkToAnchor(cur: ParsedCert, path: ParsedCert[], certs: readonly ParsedCert[],
+  anchors: readonly Anchor[], budget: Budget): Promise<Uint8Array[] | undefined> {
+  const chain = (): Uint8Array[] => path.map((p) => p.der);
+  if (anchors.some((a) => bytesEqual(a.der, cur.der))) return chain();
+  const issuer = issuerDer(cur.cert);
+  for (const a of anchors) {
+    if (!a.parsed || !namesMatch(issuer, subjectDer(a.parsed.cert))) continue;
+    if (!budget.take()) return undefined;
+    if (await isIssuedBy(cur.cert, a.parsed.cert)) return [...chain(), a.der];
+  }
+  if (path.length > PKCS7_LIMITS.maxChainDepth || isSelfIssued(cur.cert)) return undefined;
+  for (const next of certs) {
+    if (path.some((p) => bytesEqual(p.der, next.der)) || !namesMatch(issuer, subjectDer(next.cert))) continue;
+    if (!budget.take()) return undefined;
+    if (!(await isIssuedBy(cur.cert, next.cert))) continue;
+    const found = await walkToAnchor(next, [...path, next], certs, anchors, budget);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Verify a detached PKCS#7 signature over `content` with any of `anchors` (DER
+ * X.509) as trust anchor (partial chains allowed; dates, key usage, EKU ignored).
+ * On success `chain` runs from the signer to the anchor that granted trust (the anchor
+ * is appended when it is not itself one of the embedded certificates). Never throws.
+ */
+export async function verifyDetached(certData: Uint8Array, content: Uint8Array, anchors: readonly Uint8Array[]): Promise<Pkcs7Result> {
+  try {
+    const v = await verifySignerSignature(certData, content);
+    if ('ok' in v) return v;
+    const parsedAnchors: Anchor[] = anchors.map((der) => ({ der, parsed: parseCertificate(der, true) }));
+    const chain = await walkToAnchor(v.signer, [v.signer], v.certs, parsedAnchors, new Budget());
+    if (!chain) return fail('untrusted', `no chain from the signer to any of ${anchors.length} trust anchor(s)`);
+    return { ok: true, signerCert: v.signer.der, chain };
+  } catch (e) {
+    return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * Climb from the signer through embedded certificates by verified issuer links (name
+ * match + signature) until a self-issued certificate or no further issuer: the last
+ * one reached is the root. Undefined if the chain is longer than the depth limit.
+ */
+async function climbToRoot(signer: ParsedCert, certs: readonly ParsedCert[], budget: Budget): Promise<ParsedCert | undefined> {
+  const path = [signer];
+  let cur = signer;
+  while (!isSelfIssued(cur.cert)) {
+    const issuer = issuerDer(cur.cert);
+    let next: ParsedCert | undefined;
+    for (const c of certs) {
+      if (path.some((p) => bytesEqual(p.der, c.der)) || !namesMatch(issuer, subjectDer(c.cert))) continue;
+      if (!budget.take()) return undefined;
+      if (await isIssuedBy(cur.cert, c.cert)) { next = c; break; }
+    }
+    if (!next) break;
+    if (path.length > PKCS7_LIMITS.maxChainDepth) return undefined;
+    path.push(next);
+    cur = next;
+  }
+  return cur;
+}
+
+/**
  * Private (non Secure Boot) time-based authenticated variable: verify with the top
  * certificate of the signer's chain inside the PKCS#7 as the only anchor, and
  * return QEMU's digest SHA-256(CN(signer) || SHA-256(DER(root))) (spec §4.8).
+ * The signer is the certificate the SignerInfo names (spec §10.2), not QEMU's
+ * "certificate 0"; the root is reached through verified links, so trust in it holds
+ * by construction. A signer without a commonName is refused, as QEMU refuses it.
  */
-export async function verifyPrivate(_certData: Uint8Array, _content: Uint8Array): Promise<PrivateResult> {
-  return { ok: false, reason: 'malformed', detail: 'PKCS#7 verification not implemented yet' };
+export async function verifyPrivate(certData: Uint8Array, content: Uint8Array): Promise<PrivateResult> {
+  try {
+    const v = await verifySignerSignature(certData, content);
+    if ('ok' in v) return v;
+    const cn = commonName(v.signer.cert);
+    if (cn === undefined) return fail('untrusted', 'signer certificate has no commonName to bind the variable to');
+    const root = await climbToRoot(v.signer, v.certs, new Budget());
+    if (!root) return fail('untrusted', `signer chain exceeds ${PKCS7_LIMITS.maxChainDepth} links or the check budget`);
+    const rootHash = await digest('SHA-256', root.der);
+    const value = await digest('SHA-256', concatBytes([new TextEncoder().encode(cn), rootHash]));
+    return { ok: true, digest: value, signerCert: v.signer.der };
+  } catch (e) {
+    return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }

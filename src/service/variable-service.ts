@@ -114,6 +114,22 @@ export class VariableService implements MmHandler {
     });
   }
 
+  /**
+   * A host-side write (management API, CLI tools): stores or deletes a variable
+   * directly, bypassing the guest's phase, authentication and policy rules but
+   * not durability. Never reachable from the guest.
+   */
+  hostSetVariable(v: Variable | { guid: string; name: Uint8Array; delete: true }): Promise<void> {
+    return this.serial(async () => {
+      const s = this.state;
+      const before = s.store.clone();
+      if ('delete' in v) s.store.remove(v.guid, v.name); else s.store.put(v);
+      if (s.persist) {
+        try { await s.persist(nonVolatile(s)); } catch (e) { s.store = before; throw e; }
+      }
+    });
+  }
+
   /** DESIGN.md API: the reply buffer (the request echoed when nothing is written back). */
   async handle(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): Promise<Uint8Array> {
     const r = await this.process(request, bufferSize);

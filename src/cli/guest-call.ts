@@ -1,0 +1,45 @@
+import { VariableService } from '../service/variable-service.js';
+import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
+import { eventRequest, replyStatus } from '../client/requests.js';
+import { statusName, EfiStatus, DeviceStatus } from '../wire/status.js';
+import { UsageError, type DeviceOptions } from './args.js';
+import { Exit, out, err } from './io.js';
+
+export type CallPhase = 'boot' | 'runtime';
+
+export function parsePhase(v: string | undefined): CallPhase {
+  if (v === undefined || v === 'boot') return 'boot';
+  if (v === 'runtime') return 'runtime';
+  throw new UsageError(`--phase is boot or runtime, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Run one request through the full guest path on a store file: load it, start a
+ * service on it (machine start: auth initialisation), reach the phase, send the
+ * request exactly as a guest would, and write the store back — atomically, in
+ * its own format — only if the answer is EFI_SUCCESS. Prints the status first.
+ */
+export async function guestCall(storePath: string, request: Uint8Array, phase: CallPhase, dev: DeviceOptions): Promise<number> {
+  const store = await loadStoreFile(storePath);
+  const svc = await VariableService.create({
+    variables: store.variables,
+    options: {
+      ...(dev.size !== undefined ? { size: dev.size } : {}),
+      forceSecureBoot: dev.forceSecureBoot,
+      disableCustomMode: dev.disableCustomMode,
+    },
+  });
+  if (phase === 'runtime') await svc.process(eventRequest('exitBootServices'), dev.bufferSize);
+  const r = await svc.process(request, dev.bufferSize);
+  let status: bigint;
+  if (r.deviceStatus === DeviceStatus.ERR_BAD_BUFFER_SIZE) status = EfiStatus.BAD_BUFFER_SIZE; // edk2's mapping of 0x12
+  else if (r.deviceStatus !== DeviceStatus.SUCCESS || !r.reply) status = EfiStatus.DEVICE_ERROR;
+  else status = replyStatus(r.reply);
+  out(statusName(status));
+  if (status !== EfiStatus.SUCCESS) {
+    if (r.reason) err(`uefi-vars: ${storePath}: refused (${r.reason}); store unchanged`);
+    return Exit.EFI_ERROR;
+  }
+  await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout);
+  return Exit.OK;
+}

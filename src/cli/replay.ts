@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { parsePcap } from '../wire/pcap.js';
+import { VariableService } from '../service/variable-service.js';
+import { replayTrace, type ReplayTarget } from '../service/replay.js';
+import { loadStoreFile } from '../persist/store-file.js';
+import { parseArgs, deviceOptions, UsageError, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
+import { Exit, out, err } from './io.js';
+
+/**
+ * uefi-vars replay TRACE [--store INITIAL] [device options] [--connect SOCKET [--vm ID]]
+ * One line per difference, then `N requests, M mismatches` (documented
+ * deviations counted apart); exit 0 iff M = 0.
+ */
+export async function runReplay(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['store', 'connect', 'vm', ...DEVICE_VALUE_OPTIONS], ['use-pio', 'quiet', ...DEVICE_FLAG_OPTIONS]);
+  const [trace, ...rest] = p.positional;
+  if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
+  const dev = deviceOptions(p);
+  let bytes: Uint8Array;
+  try { bytes = await readFile(trace); } catch (e) { err(`uefi-vars: ${trace}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); return Exit.FAILURE; }
+  let records;
+  try { records = parsePcap(bytes); } catch (e) { err(`uefi-vars: ${trace}: ${(e as Error).message}`); return Exit.FAILURE; }
+
+  let target: ReplayTarget;
+  let close = async (): Promise<void> => undefined;
+  const socket = p.values.get('connect');
+  if (socket) {
+    if (p.values.has('store')) throw new UsageError('--store and --connect exclude each other: the daemon owns its store');
+    const { connectReplayTarget } = await import('../daemon/client.js');
+    const t = await connectReplayTarget(socket, p.values.get('vm') ?? 'default');
+    target = t; close = () => t.close();
+  } else {
+    const initial = p.values.get('store');
+    const variables = initial ? (await loadStoreFile(initial)).variables : [];
+    const svc = await VariableService.create({
+      variables,
+      options: { ...(dev.size !== undefined ? { size: dev.size } : {}), forceSecureBoot: dev.forceSecureBoot, disableCustomMode: dev.disableCustomMode },
+    });
+    target = p.flags.has('use-pio') ? await deviceTarget(svc, true) : svc;
+  }
+  try {
+    const report = await replayTrace(records, target, dev.bufferSize);
+    if (!p.flags.has('quiet')) {
+      for (const d of report.differences) {
+        out(`${d.index} ${d.function} ${d.variable}: ${d.what}${d.deviation ? ` [documented deviation: ${d.reason}]` : d.reason ? ` (${d.reason})` : ''}`);
+      }
+    }
+    const dev2 = report.deviations ? `, ${report.deviations} documented deviations` : '';
+    out(`${report.requests} requests, ${report.mismatches} mismatches${dev2}`);
+    return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
+  } finally {
+    await close();
+  }
+}
+
+async function deviceTarget(svc: VariableService, _pio: boolean): Promise<ReplayTarget> {
+  return svc;
+}
