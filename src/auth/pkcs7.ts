@@ -2,7 +2,7 @@ import * as asn1js from 'asn1js';
 import { Certificate, IssuerAndSerialNumber, SignedData, type SignerInfo } from 'pkijs';
 import { bytesEqual, concatBytes } from '../wire/hex.js';
 import {
-  DER_LIMITS, commonName, isIssuedBy, isSelfIssued, issuerDer, namesMatch, parseCertificate,
+  DER_LIMITS, bufferSource, commonName, isIssuedBy, isSelfIssued, issuerDer, namesMatch, parseCertificate,
   rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
 } from './x509.js';
 
@@ -146,7 +146,7 @@ function findSigner(si: SignerInfo, certs: readonly ParsedCert[]): ParsedCert | 
 }
 
 async function digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await globalThis.crypto.subtle.digest(hash, data));
+  return new Uint8Array(await globalThis.crypto.subtle.digest(hash, bufferSource(data)));
 }
 
 /**

@@ -1,13 +1,72 @@
-// PLACEHOLDER — the auth-crypto helper replaces this file. Contract used by auth/.
+import { toHex } from '../wire/hex.js';
+import {
+  SignatureTypes, encodeSignatureLists, parseSignatureLists, scanSignatureLists, type SignatureList,
+} from '../wire/siglist.js';
+import { parseCertificate, rsaPublicKey } from './x509.js';
 
 export type SignatureListProblem = 'malformed' | 'bad-size' | 'bad-x509' | 'pk-multiple' | 'unknown-type';
 
 /**
+ * edk2 AuthService.c mSupportSigItem: every signature type the format check knows and
+ * the size of its SignatureData (SignatureSize − 16); `undefined` = variable (X.509).
+ * SignatureHeaderSize must be 0 for all of them.
+ */
+const KNOWN_TYPES: ReadonlyMap<string, number | undefined> = new Map<string, number | undefined>([
+  [SignatureTypes.sha256, 32],
+  [SignatureTypes.rsa2048, 256],
+  [SignatureTypes.rsa2048Sha256, 256],
+  [SignatureTypes.sha1, 20],
+  [SignatureTypes.rsa2048Sha1, 256],
+  [SignatureTypes.x509, undefined],
+  [SignatureTypes.sha224, 28],
+  [SignatureTypes.sha384, 48],
+  [SignatureTypes.sha512, 64],
+  [SignatureTypes.x509Sha256, 32 + 16],   // ToBeSignedHash + EFI_TIME TimeOfRevocation
+  [SignatureTypes.x509Sha384, 48 + 16],
+  [SignatureTypes.x509Sha512, 64 + 16],
+]);
+
+/** edk2 RsaGetPublicKeyFromX509: the entry must hold a certificate (d2i_X509, trailing bytes ignored) with an RSA key. */
+function holdsRsaCertificate(data: Uint8Array): boolean {
+  const p = parseCertificate(data, true);
+  return p !== undefined && rsaPublicKey(p.cert) !== undefined;
+}
+
+/**
  * edk2 AuthVariableLib CheckSignatureListFormat for PK/KEK/db/dbx/dbt/dbr payloads:
  * undefined when valid, else the problem (the caller answers EFI_INVALID_PARAMETER).
+ *
+ * An empty payload is valid (it is a delete). Otherwise the lists must parse strictly
+ * and cover the data exactly; each list's type must be known, with HeaderSize 0 and
+ * the type's fixed SignatureSize; X.509 entries must carry a certificate with an RSA
+ * key; PK may hold at most one signature in total. edk2 parses only the first
+ * certificate of an X.509 list — we check every one, which only refuses lists whose
+ * later entries are garbage.
  */
-export function checkSignatureListFormat(_variable: 'PK' | 'KEK' | 'db' | 'dbx' | 'dbt' | 'dbr', _data: Uint8Array): SignatureListProblem | undefined {
+export function checkSignatureListFormat(variable: 'PK' | 'KEK' | 'db' | 'dbx' | 'dbt' | 'dbr', data: Uint8Array): SignatureListProblem | undefined {
+  if (data.length === 0) return undefined;
+  const lists = parseSignatureLists(data);
+  if (!lists) return 'malformed';
+  let count = 0;
+  for (const l of lists) {
+    if (!KNOWN_TYPES.has(l.type)) return 'unknown-type';
+    const dataSize = KNOWN_TYPES.get(l.type);
+    if (dataSize !== undefined && l.signatureSize - 16 !== dataSize) return 'bad-size';
+    if (l.headerSize !== 0) return 'bad-size';
+    if (l.type === SignatureTypes.x509) {
+      // edk2 reads the first certificate even when the list claims no entries; an empty
+      // X.509 list therefore never passes there either.
+      if (l.entries.length === 0 || !l.entries.every((e) => holdsRsaCertificate(e.data))) return 'bad-x509';
+    }
+    count += l.entries.length;
+  }
+  if (variable === 'PK' && count > 1) return 'pk-multiple';
   return undefined;
+}
+
+/** Identity of one EFI_SIGNATURE_DATA within lists of one (type, SignatureSize). */
+function entryKey(type: string, signatureSize: number, owner: string, data: Uint8Array): string {
+  return `${type}/${signatureSize}/${owner}/${toHex(data)}`;
 }
 
 /**
@@ -15,7 +74,24 @@ export function checkSignatureListFormat(_variable: 'PK' | 'KEK' | 'db' | 'dbx' 
  * EFI_SIGNATURE_DATA already present in `existing` in a list of the same type and
  * SignatureSize; keep the remaining entries of each incoming list under a copy of
  * that list's header; drop lists left empty. Returns the bytes to append.
+ *
+ * As in edk2, duplicates are judged against the existing data only (two equal entries
+ * inside `incoming` both stay), existing lists are never merged into, and the existing
+ * data is walked leniently. `incoming` is expected to have passed
+ * checkSignatureListFormat; if it does not parse it is returned unchanged (a copy).
  */
-export function filterAppend(_existing: Uint8Array, incoming: Uint8Array): Uint8Array {
-  return incoming;
+export function filterAppend(existing: Uint8Array, incoming: Uint8Array): Uint8Array {
+  const fresh = parseSignatureLists(incoming);
+  if (!fresh) return incoming.slice();
+  const seen = new Set<string>();
+  for (const l of scanSignatureLists(existing)) {
+    for (const e of l.entries) seen.add(entryKey(l.type, l.signatureSize, e.owner, e.data));
+  }
+  const kept: SignatureList[] = [];
+  for (const l of fresh) {
+    const entries = l.entries.filter((e) => !seen.has(entryKey(l.type, l.signatureSize, e.owner, e.data)));
+    if (entries.length > 0) kept.push({ ...l, entries });
+  }
+  if (kept.length === fresh.length && kept.every((l, i) => l.entries.length === fresh[i]!.entries.length)) return incoming.slice();
+  return encodeSignatureLists(kept);
 }

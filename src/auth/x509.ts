@@ -110,6 +110,11 @@ export function rsaPublicKey(cert: Certificate): RsaKey | undefined {
   }
 }
 
+/** WebCrypto wants ArrayBuffer-backed views; copy only when a view sits on a SharedArrayBuffer. */
+export function bufferSource(b: Uint8Array): Uint8Array<ArrayBuffer> {
+  return b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b);
+}
+
 function base64url(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
@@ -126,7 +131,7 @@ export function importRsaVerifyKey(key: RsaKey, hash: HashName): Promise<CryptoK
 export async function rsaVerify(key: RsaKey, hash: HashName, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
   try {
     const k = await importRsaVerifyKey(key, hash);
-    return await globalThis.crypto.subtle.verify('RSASSA-PKCS1-v1_5', k, signature, data);
+    return await globalThis.crypto.subtle.verify('RSASSA-PKCS1-v1_5', k, bufferSource(signature), bufferSource(data));
   } catch {
     return false;
   }
@@ -272,7 +277,7 @@ export function subjectKeyIdentifier(cert: Certificate): Uint8Array | undefined 
 // Display helpers (uefi-vars print)
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes)));
+  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bufferSource(bytes))));
 }
 
 /** SHA-256 fingerprint (lower-case hex) of a DER certificate, as `openssl x509 -fingerprint -sha256` without colons. */

@@ -83,17 +83,38 @@ function decodeVariable(item: unknown, at: string): Variable {
 }
 
 /** Member order and layout as QEMU's pretty printer emits them (spec §6.2). */
+const ascii = new TextEncoder();
+const HEAD = ascii.encode('{\n    "version": 2,\n    "variables": [');
+const SEP = ascii.encode(',\n');
+const NL = ascii.encode('\n');
+const TAIL = ascii.encode('\n    ]\n}');
+const EMPTY_TAIL = ascii.encode('\n    ]\n}');
+
 export function encodeQemuJson(variables: Iterable<Variable>): Uint8Array {
-  const parts: string[] = [];
-  for (const v of variables) parts.push(variableFragment(v));
-  const body = parts.length ? `[\n${parts.join(',\n')}\n    ]` : '[\n    ]';
-  return new TextEncoder().encode(`{\n    "version": 2,\n    "variables": ${body}\n}`);
+  const parts: Uint8Array[] = [];
+  let n = HEAD.length + TAIL.length;
+  for (const v of variables) {
+    const f = variableFragment(v);
+    parts.push(f);
+    n += f.length + SEP.length;
+  }
+  const out = new Uint8Array(n);
+  out.set(HEAD, 0);
+  let at = HEAD.length;
+  parts.forEach((f, i) => {
+    const sep = i === 0 ? NL : SEP;
+    out.set(sep, at); at += sep.length;
+    out.set(f, at); at += f.length;
+  });
+  const tail = parts.length ? TAIL : EMPTY_TAIL;
+  out.set(tail, at); at += tail.length;
+  return out.subarray(0, at);
 }
 
-const fragments = new WeakMap<Variable, string>();
+const fragments = new WeakMap<Variable, Uint8Array>();
 
-/** Records are immutable, so each one's JSON text is built once and reused on every save. */
-function variableFragment(v: Variable): string {
+/** Records are immutable, so each one's JSON bytes are built once and reused on every save. */
+function variableFragment(v: Variable): Uint8Array {
   let f = fragments.get(v);
   if (f !== undefined) return f;
   const lines = [`            "name": ${JSON.stringify(nameKey(v.name)).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))}`];
@@ -103,7 +124,7 @@ function variableFragment(v: Variable): string {
   lines.push(`            "attr": ${v.attributes}`);
   if (timeBased) lines.push(`            "time": "${toHex(v.time)}"`);
   lines.push(`            "data": "${toHex(v.data)}"`);
-  f = `        {\n${lines.join(',\n')}\n        }`;
+  f = ascii.encode(`        {\n${lines.join(',\n')}\n        }`);
   fragments.set(v, f);
   return f;
 }

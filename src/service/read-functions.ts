@@ -1,8 +1,8 @@
-import { guidAt, writeGuid } from '../wire/guid.js';
+import { writeGuid } from '../wire/guid.js';
 import { checkName } from '../wire/ucs2.js';
 import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
 import { isAccessible } from '../store/access.js';
-import { variableKey, type Variable } from '../store/variable.js';
+import { variableKey, keyAt, type Variable } from '../store/variable.js';
 import { EfiStatus } from '../wire/status.js';
 import type { Message } from './message.js';
 import { type Outcome, ok, fail } from './outcome.js';
@@ -17,7 +17,7 @@ export function getVariable(s: ServiceState, m: Message): Outcome {
   if (Access.name + nameSize > m.length) return fail('field-past-message');
   const problem = checkName(m.bytes, Access.name, nameSize, true);
   if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
-  const v = s.store.get(guidAt(m.bytes, Access.guid), m.bytes.subarray(Access.name, Access.name + nameSize));
+  const v = s.store.getAt(m.bytes, Access.guid, Access.name, nameSize);
   if (!v) return fail('not-found');
   // QEMU answers ACCESS_DENIED where edk2 says NOT_FOUND ([DIFF] §2.5.1 kept).
   if (!isAccessible(v.attributes, s.flags.exitBootServices)) return fail('access-denied-phase');
@@ -41,11 +41,11 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
   if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
   const runtime = s.flags.exitBootServices;
   let key: string | undefined;
-  if (problem === undefined && m.bytes[GetNext.name] === 0 && m.bytes[GetNext.name + 1] === 0) {
+  if (m.bytes[GetNext.name] === 0 && m.bytes[GetNext.name + 1] === 0) {
     key = undefined; // empty name: start of the enumeration
   } else {
     // The current variable is looked up without the phase check (spec §10.3, QEMU).
-    key = variableKey(guidAt(m.bytes, GetNext.guid), m.bytes.subarray(GetNext.name, GetNext.name + nameSize));
+    key = keyAt(m.bytes, GetNext.guid, m.bytes, GetNext.name, nameSize);
     if (!s.store.getByKey(key)) return fail('current-not-found');
   }
   let next: Variable | undefined = s.store.nextAfter(key);
@@ -53,9 +53,7 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
   if (!next) return fail('end-of-list');
   const L = GetNext.name + next.name.length;
   if (!fitsBuffer(s, L)) return fail('reply-exceeds-buffer');
-  const guid = new Uint8Array(16);
-  writeGuid(next.guid, guid, 0);
-  m.put(GetNext.guid, guid);
+  writeGuid(next.guid, m.bytes, GetNext.guid); // the GUID field is inside the message (length >= 40)
   m.setU64(GetNext.nameSize, next.name.length);
   m.put(GetNext.name, next.name);
   return ok(L);

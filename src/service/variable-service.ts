@@ -1,5 +1,7 @@
-import { Guids } from '../wire/guid.js';
-import { readMmHeader, MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from '../wire/mm.js';
+import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
+import { u64NumAt } from '../wire/reader.js';
+import { copyBytes } from '../wire/slab.js';
+import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from '../wire/mm.js';
 import { DeviceStatus, EfiStatus } from '../wire/status.js';
 import { Attr } from '../wire/attributes.js';
 import { VariableStore } from '../store/store.js';
@@ -47,6 +49,7 @@ export interface ServiceSnapshot {
 export class VariableService implements MmHandler {
   private readonly state: ServiceState;
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
   private readonly backend: StoreBackend | undefined;
 
   private constructor(init: ServiceInit) {
@@ -138,54 +141,67 @@ export class VariableService implements MmHandler {
 
   process(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): Promise<MmResult> {
     // The one copy of guest-controlled bytes: everything below parses this copy only.
-    const copy = request.slice();
+    const copy = copyBytes(request);
     return this.serial(() => this.dispatch(copy, bufferSize));
   }
 
+  /**
+   * Run requests one at a time, in arrival order. When nothing is in flight a
+   * request runs at once (most requests finish synchronously); otherwise it
+   * queues behind the last one.
+   */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.then(noop, noop);
-    return run;
+    if (this.pending === 0) {
+      let r: Promise<T> | T;
+      try { r = fn(); } catch (e) { return Promise.reject(e); }
+      return r instanceof Promise ? this.track(r) : Promise.resolve(r);
+    }
+    return this.track(this.tail.then(fn, fn));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending++;
+    const done = (): void => { this.pending--; };
+    this.tail = p.then(done, done);
+    return p;
   }
 
   /** spec §1.5 steps 1-3 and 6: size checks, then dispatch on the header GUID. */
-  private async dispatch(buf: Uint8Array, bufferSize: number): Promise<MmResult> {
+  private dispatch(buf: Uint8Array, bufferSize: number): MmResult | Promise<MmResult> {
     if (bufferSize < MM_HEADER_SIZE || buf.length < MM_HEADER_SIZE) {
       return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'no-buffer' };
     }
-    const { guid, messageLength } = readMmHeader(buf);
+    const messageLength = u64NumAt(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), 16);
     const total = MM_HEADER_SIZE + messageLength;
     if (total > bufferSize || total > buf.length) {
       return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'message-exceeds-buffer' };
     }
-    const reply = total === buf.length ? buf : buf.slice(0, total);
+    const reply = total === buf.length ? buf : buf.subarray(0, total);
     const s = this.state;
-    switch (guid) {
-      case Guids.smmVariable: {
+    switch (mmTarget(buf)) {
+      case 'variable': {
         if (messageLength < VAR_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         s.bufferSize = bufferSize;
         const m = new Message(reply.subarray(MM_HEADER_SIZE));
-        const out = await this.variableFunction(m);
-        const tooSmall = messageLength < out.responseLength;
-        m.setU64(8, tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
-        return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: tooSmall ? 'buffer-too-small' : out.reason };
+        const out = this.variableFunction(m);
+        return out instanceof Promise ? out.then((o) => finishVariable(m, reply, o)) : finishVariable(m, reply, out);
       }
-      case Guids.varCheckPolicy: {
+      case 'policy': {
         if (messageLength < 20) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
         return { deviceStatus: st, reply, reason: undefined };
       }
       // Boot-phase events (spec §2.2, §3.5): any MessageLength, reply unchanged.
-      case Guids.endOfDxe: s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
-      case Guids.readyToBoot: s.flags.readyToBoot = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
-      case Guids.exitBootServices: s.flags.exitBootServices = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      case 'endOfDxe': s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      case 'readyToBoot': s.flags.readyToBoot = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
+      case 'exitBootServices': s.flags.exitBootServices = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
       default:
         return { deviceStatus: DeviceStatus.ERR_NOT_SUPPORTED, reply, reason: 'unknown-mm-guid' };
     }
   }
 
   /** spec §2.4: dispatch on the function id. */
-  private async variableFunction(m: Message): Promise<Outcome> {
+  private variableFunction(m: Message): Outcome | Promise<Outcome> {
     const s = this.state;
     // A function id ≥ 2^32 is never valid; reading the high half keeps 2^32+1 from aliasing 1.
     const fn = m.view.getUint32(4, true) === 0 ? m.view.getUint32(0, true) : -1;
@@ -209,4 +225,21 @@ export class VariableService implements MmHandler {
   }
 }
 
-function noop(): void { /* keep the chain alive after a failure */ }
+const TARGETS = [
+  ['variable', guidBytes(Guids.smmVariable)], ['policy', guidBytes(Guids.varCheckPolicy)],
+  ['endOfDxe', guidBytes(Guids.endOfDxe)], ['readyToBoot', guidBytes(Guids.readyToBoot)],
+  ['exitBootServices', guidBytes(Guids.exitBootServices)],
+] as const;
+
+/** The handler for an MM header GUID (spec §2.2), compared byte-wise. */
+function mmTarget(b: Uint8Array): (typeof TARGETS)[number][0] | undefined {
+  for (const [name, g] of TARGETS) if (guidEqualsAt(b, 0, g)) return name;
+  return undefined;
+}
+
+/** spec §2.3: the status goes into ReturnStatus, overridden by BUFFER_TOO_SMALL if MessageLength < L. */
+function finishVariable(m: Message, reply: Uint8Array, out: Outcome): MmResult {
+  const tooSmall = m.length < out.responseLength;
+  m.setU64(8, tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
+  return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: tooSmall ? 'buffer-too-small' : out.reason };
+}

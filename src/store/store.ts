@@ -1,5 +1,5 @@
 import type { GuidText } from '../wire/guid.js';
-import { type Variable, variableKey } from './variable.js';
+import { type Variable, variableKey, keyAt } from './variable.js';
 import { variableCost } from './quota.js';
 
 interface Node {
@@ -36,6 +36,11 @@ export class VariableStore {
    */
   get(guid: GuidText, name: Uint8Array): Variable | undefined {
     return this.getByKey(variableKey(guid, name));
+  }
+
+  /** Lookup straight from request bytes (GUID at guidOff, name at nameOff). */
+  getAt(b: Uint8Array, guidOff: number, nameOff: number, nameSize: number): Variable | undefined {
+    return this.getByKey(keyAt(b, guidOff, b, nameOff, nameSize));
   }
 
   getByKey(key: string): Variable | undefined {

@@ -30,13 +30,38 @@ export function parseGuid(text: string): GuidText {
   return text.toLowerCase();
 }
 
+const binary = new Map<string, Uint8Array>();
+
+/** Binary form of a GUID text, cached (bounded): do not modify the result. */
+export function guidBytesCached(text: GuidText): Uint8Array {
+  let b = binary.get(text);
+  if (!b) {
+    b = encodeGuid(text);
+    if (binary.size < 4096) binary.set(text, b);
+  }
+  return b;
+}
+
 export function writeGuid(text: GuidText, out: Uint8Array, o: number): void {
+  out.set(guidBytesCached(text), o);
+}
+
+/** Byte-wise GUID comparison against a binary constant (no string built). */
+export function guidEqualsAt(b: Uint8Array, o: number, g: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (b[o + i] !== g[i]) return false;
+  return true;
+}
+
+function encodeGuid(text: GuidText): Uint8Array {
+  const out = new Uint8Array(16);
+  const o = 0;
   const t = parseGuid(text).replace(/-/g, '');
   const byte = (i: number): number => parseInt(t.slice(2 * i, 2 * i + 2), 16);
   out[o] = byte(3); out[o + 1] = byte(2); out[o + 2] = byte(1); out[o + 3] = byte(0);
   out[o + 4] = byte(5); out[o + 5] = byte(4);
   out[o + 6] = byte(7); out[o + 7] = byte(6);
   for (let i = 8; i < 16; i++) out[o + i] = byte(i);
+  return out;
 }
 
 export function guidBytes(text: GuidText): Uint8Array {

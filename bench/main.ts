@@ -1,0 +1,14 @@
+import { benchReplay, loadTraces } from './replay.js';
+import { benchDurable } from './durable.js';
+import { line } from './stats.js';
+
+/** `npm run bench`: every figure next to its floor, measured in the same run. */
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const want = (s: string): boolean => !only || only === s;
+  line('uefi-vars bench', `node ${process.version}, ${new Date().toISOString()}`);
+  if (want('replay')) await benchReplay(loadTraces());
+  if (want('durable')) for (const size of [16 * 1024, 256 * 1024, 1024 * 1024]) await benchDurable(size);
+}
+
+await main();

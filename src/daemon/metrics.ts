@@ -1,0 +1,114 @@
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { Guids } from '../wire/guid.js';
+import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName } from '../wire/mm.js';
+import { statusName, DeviceStatus } from '../wire/status.js';
+import type { MmResult } from '../service/mm-handler.js';
+import type { VmEntry } from './registry.js';
+
+/**
+ * The daemon's Prometheus metrics. Every label value comes from a closed set
+ * (function names, status names, the service's named reasons, loaded VM ids):
+ * a hostile guest choosing function ids or GUIDs must not be able to grow the
+ * series count.
+ */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'function' | 'status'>;
+  readonly authFailures: Counter<'reason'>;
+  readonly latency: Histogram<'function'>;
+  readonly resets: Counter;
+  readonly connections: Gauge;
+  readonly connectionsClosed: Counter<'reason'>;
+  readonly throttled: Counter;
+  readonly busy: Counter;
+  readonly hostWrites: Counter<'op'>;
+
+  constructor(vms: () => readonly VmEntry[]) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'uefi_vars_requests_total', help: 'MM requests handled, by variable function and resulting status',
+      labelNames: ['function', 'status'], registers,
+    });
+    this.authFailures = new Counter({
+      name: 'uefi_vars_auth_failures_total', help: 'Authenticated variable writes refused, by named reason',
+      labelNames: ['reason'], registers,
+    });
+    this.latency = new Histogram({
+      name: 'uefi_vars_request_duration_seconds', help: 'Time from request frame to reply frame, including the durable store write',
+      labelNames: ['function'], registers,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    this.resets = new Counter({ name: 'uefi_vars_resets_total', help: 'Device hard resets requested by VMMs', registers });
+    this.connections = new Gauge({ name: 'uefi_vars_connections', help: 'Open data-socket connections', registers });
+    this.connectionsClosed = new Counter({
+      name: 'uefi_vars_connections_closed_total', help: 'Data-socket connections closed, by named reason',
+      labelNames: ['reason'], registers,
+    });
+    this.throttled = new Counter({ name: 'uefi_vars_throttled_total', help: 'MM operations delayed by the per-VM rate limit', registers });
+    this.busy = new Counter({ name: 'uefi_vars_busy_total', help: 'MM operations refused by the per-VM in-flight limit', registers });
+    this.hostWrites = new Counter({
+      name: 'uefi_vars_host_writes_total', help: 'Host-side variable writes through the management API',
+      labelNames: ['op'], registers,
+    });
+    new Gauge({
+      name: 'uefi_vars_storage_used_bytes', help: 'Variable storage in use per VM, accounted as QEMU does (spec 3.8)',
+      labelNames: ['vm'], registers,
+      collect() { for (const vm of vms()) this.set({ vm: vm.id }, vm.service.usedStorage); },
+    });
+    new Gauge({
+      name: 'uefi_vars_storage_free_bytes', help: 'Variable storage left per VM',
+      labelNames: ['vm'], registers,
+      collect() { for (const vm of vms()) this.set({ vm: vm.id }, Math.max(0, vm.service.options.size - vm.service.usedStorage)); },
+    });
+    new Gauge({
+      name: 'uefi_vars_vms_loaded', help: 'VMs whose store is loaded', registers,
+      collect() { this.set(vms().length); },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'uefi_vars_' });
+  }
+
+  /** Count one answered MM request. `request` is the buffer as the guest sent it. */
+  observeRequest(request: Uint8Array, result: MmResult, seconds: number): void {
+    const fn = functionLabel(request);
+    this.requests.inc({ function: fn, status: statusLabel(request, result) });
+    this.latency.observe({ function: fn }, seconds);
+    if (result.reason?.startsWith('auth-')) this.authFailures.inc({ reason: result.reason });
+  }
+}
+
+const KNOWN_FUNCTIONS = new Set<number>(Object.values(VarFunction));
+
+/** The bounded label for what a request asked: a variable function, the policy protocol, an event. */
+export function functionLabel(request: Uint8Array): string {
+  if (request.length < MM_HEADER_SIZE) return 'SHORT_BUFFER';
+  switch (readMmHeader(request).guid) {
+    case Guids.smmVariable: {
+      if (request.length < MM_HEADER_SIZE + 8) return 'SHORT_MESSAGE';
+      const v = new DataView(request.buffer, request.byteOffset, request.byteLength);
+      const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
+      return KNOWN_FUNCTIONS.has(fn) ? functionName(fn) : 'UNKNOWN_FUNCTION';
+    }
+    case Guids.varCheckPolicy: return 'VAR_CHECK_POLICY';
+    case Guids.endOfDxe: return 'EVENT_END_OF_DXE';
+    case Guids.readyToBoot: return 'EVENT_READY_TO_BOOT';
+    case Guids.exitBootServices: return 'EVENT_EXIT_BOOT_SERVICES';
+    default: return 'UNKNOWN_GUID';
+  }
+}
+
+const DEVICE_NAMES = new Map<number, string>(Object.entries(DeviceStatus).map(([k, v]) => [v, `DEVICE_${k}`]));
+
+/** The EFI status the guest sees (ReturnStatus / policy Result), or the device status when the transport failed. */
+export function statusLabel(request: Uint8Array, result: MmResult): string {
+  if (result.deviceStatus !== DeviceStatus.SUCCESS || !result.reply) {
+    return DEVICE_NAMES.get(result.deviceStatus) ?? 'DEVICE_OTHER';
+  }
+  const reply = result.reply;
+  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const guid = request.length >= MM_HEADER_SIZE ? readMmHeader(request).guid : undefined;
+  // ReturnStatus sits at message offset 8; the policy header's Result at offset 12 (spec §2.3, §5.1).
+  const at = guid === Guids.smmVariable ? MM_HEADER_SIZE + 8 : guid === Guids.varCheckPolicy ? MM_HEADER_SIZE + 12 : -1;
+  if (at < 0 || reply.length < at + 8) return 'DEVICE_SUCCESS';
+  const name = statusName(v.getBigUint64(at, true));
+  return name.startsWith('EFI_') ? name : 'EFI_OTHER';
+}

@@ -1,0 +1,160 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { VariableService } from '../service/variable-service.js';
+import type { ServiceOptions } from '../service/options.js';
+import { loadStoreFile, FileBackend } from '../persist/store-file.js';
+import { VM_ID_PATTERN } from './frames.js';
+import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
+
+/** Where the daemon keeps stores: one file for one VM, or one file per VM in a directory. */
+export type StoreLayout =
+  | { kind: 'single'; path: string }
+  | { kind: 'dir'; dir: string };
+
+/** The id a single-store daemon reports for its one VM. */
+export const SINGLE_VM_ID = 'default';
+
+/** One VM: its service, its store file and its admission state. Lives as long as the daemon. */
+export class VmEntry {
+  readonly bucket: TokenBucket;
+  readonly deviceLock = new AsyncMutex();
+  /** MM operations admitted and not yet answered (limits.ts). */
+  inFlight = 0;
+  connections = 0;
+
+  constructor(
+    readonly id: string,
+    readonly storePath: string,
+    readonly service: VariableService,
+    readonly backend: FileBackend,
+    rate: RateLimit,
+  ) {
+    this.bucket = new TokenBucket(rate);
+  }
+}
+
+export type VmErrorReason = 'bad-vm-id' | 'vm-not-found' | 'store-unavailable';
+
+export class VmError extends Error {
+  override readonly name = 'VmError';
+  constructor(readonly reason: VmErrorReason, message: string) {
+    super(message);
+  }
+}
+
+export interface RegistryConfig {
+  layout: StoreLayout;
+  options: Partial<ServiceOptions>;
+  rateLimit: RateLimit;
+  /** Called once per VM after its store is loaded (logs, metrics). */
+  onLoad?: (vm: VmEntry) => void;
+}
+
+export interface VmSummary {
+  id: string;
+  loaded: boolean;
+  storePath: string;
+}
+
+/**
+ * The VMs the daemon serves. Stores are loaded on first use and then kept in
+ * memory, one VariableService each; concurrent first uses share one load, so
+ * a VM can never end up with two services writing one file.
+ */
+export class VmRegistry {
+  private readonly vms = new Map<string, Promise<VmEntry>>();
+  private readonly ready = new Map<string, VmEntry>();
+
+  constructor(private readonly config: RegistryConfig) {}
+
+  get layout(): StoreLayout { return this.config.layout; }
+
+  /**
+   * Map a client-supplied id to the VM it reaches, or undefined if the id is
+   * not acceptable. With one store every valid id reaches that store's VM.
+   */
+  resolveId(id: string): string | undefined {
+    if (!VM_ID_PATTERN.test(id)) return undefined;
+    return this.config.layout.kind === 'single' ? SINGLE_VM_ID : id;
+  }
+
+  /** Load the single store now, so a store that does not parse stops the daemon before it listens. */
+  async open(): Promise<void> {
+    if (this.config.layout.kind === 'single') await this.get(SINGLE_VM_ID, true);
+  }
+
+  /**
+   * The VM for `id`. `create` (a hello) makes a missing store; without it (the
+   * management API) a VM without a store file is not found.
+   */
+  async get(id: string, create: boolean): Promise<VmEntry> {
+    const key = this.resolveId(id);
+    if (key === undefined) throw new VmError('bad-vm-id', `VM id ${JSON.stringify(id.slice(0, 80))} is not [A-Za-z0-9._-]{1,64} without a leading dot`);
+    const known = this.vms.get(key);
+    if (known) return known;
+    const path = this.storePath(key);
+    if (!create && !(await fileExists(path))) throw new VmError('vm-not-found', `no VM ${key}`);
+    // Re-check: another caller may have started the load while we looked at the file.
+    const raced = this.vms.get(key);
+    if (raced) return raced;
+    const loading = this.load(key, path);
+    this.vms.set(key, loading);
+    // A failed load is forgotten, so fixing the file and reconnecting works without a restart.
+    loading.catch(() => { if (this.vms.get(key) === loading) this.vms.delete(key); });
+    return loading;
+  }
+
+  /** VMs with a loaded service, in load order. */
+  loaded(): VmEntry[] {
+    return [...this.ready.values()];
+  }
+
+  /** Every VM the daemon can serve without creating one: loaded ones and, with --state-dir, stored ones. */
+  async list(): Promise<VmSummary[]> {
+    const out = new Map<string, VmSummary>();
+    for (const vm of this.ready.values()) out.set(vm.id, { id: vm.id, loaded: true, storePath: vm.storePath });
+    const layout = this.config.layout;
+    if (layout.kind === 'dir') {
+      for (const f of await readdir(layout.dir).catch(() => [] as string[])) {
+        if (!f.endsWith('.json')) continue;
+        const id = f.slice(0, -5);
+        if (this.resolveId(id) === id && !out.has(id)) out.set(id, { id, loaded: false, storePath: join(layout.dir, f) });
+      }
+    }
+    return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private storePath(key: string): string {
+    const layout = this.config.layout;
+    return layout.kind === 'single' ? resolve(layout.path) : join(resolve(layout.dir), `${key}.json`);
+  }
+
+  private async load(id: string, path: string): Promise<VmEntry> {
+    let loaded;
+    try {
+      loaded = await loadStoreFile(path, { missing: 'empty' });
+    } catch (e) {
+      throw new VmError('store-unavailable', (e as Error).message);
+    }
+    const backend = new FileBackend(path, loaded.format, loaded.layout);
+    let service: VariableService;
+    try {
+      // create() runs the machine-start reset, which writes the store: a missing file now exists.
+      service = await VariableService.create({ variables: loaded.variables, backend, options: this.config.options });
+    } catch (e) {
+      throw new VmError('store-unavailable', `${path}: ${(e as Error).message}`);
+    }
+    const vm = new VmEntry(id, path, service, backend, this.config.rateLimit);
+    this.ready.set(id, vm);
+    this.config.onLoad?.(vm);
+    return vm;
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

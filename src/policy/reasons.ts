@@ -1,0 +1,93 @@
+import { EfiStatus } from '../wire/status.js';
+
+/**
+ * Every way a policy request can be refused, by name (STYLE.md: named reasons
+ * inside, one EFI status at the edge). `deviation: true` marks reasons for which
+ * QEMU answers the same input with a different status (it accepts, or answers
+ * EFI_UNSUPPORTED), so replay tooling can count them apart; the rule behind
+ * each is in the comment and in docs/deviations.md.
+ */
+export const PolicyReasons = {
+  // VAR_CHECK_POLICY_COMM_HEADER (edk2 VarCheckPolicyLibMmiHandler; QEMU checks neither field)
+  'bad-signature': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'unknown-command': { status: EfiStatus.UNSUPPORTED },
+
+  // IS_ENABLED: QEMU's status for a message without the State byte (trace policy-register seq 2)
+  'is-enabled-too-short': { status: EfiStatus.BAD_BUFFER_SIZE },
+
+  // DISABLE (edk2 DisableVariablePolicy; QEMU answers EFI_UNSUPPORTED to every DISABLE)
+  'already-disabled': { status: EfiStatus.ALREADY_STARTED, deviation: true },
+  'disable-not-allowed': { status: EfiStatus.WRITE_PROTECTED, deviation: true },
+
+  // REGISTER framing, QEMU's order and statuses (spec §5.3 steps 1-7)
+  'interface-locked': { status: EfiStatus.WRITE_PROTECTED },
+  'register-too-short': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'entry-past-message': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'entry-too-small': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'entry-size-mismatch': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'name-offset-in-header': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'name-offset-in-state-policy': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'name-offset-past-entry': { status: EfiStatus.BAD_BUFFER_SIZE },
+  'name-surrogate': { status: EfiStatus.INVALID_PARAMETER },
+  // REGISTER structure, edk2 IsValidVariablePolicyStructure (QEMU registers these)
+  'bad-version': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'max-size-zero': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'unknown-lock-type': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'name-offset-not-packed': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'state-name-malformed': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'name-malformed': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'too-many-wildcards': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'duplicate-policy': { status: EfiStatus.ALREADY_STARTED },
+
+  // DUMP (edk2 pagination; QEMU answers EFI_UNSUPPORTED)
+  'dump-too-short': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'dump-page-out-of-range': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'dump-expired': { status: EfiStatus.TIMEOUT, deviation: true },
+
+  // GET_INFO / GET_LOCK_VAR_STATE_INFO (edk2; QEMU answers EFI_UNSUPPORTED)
+  'info-too-short': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'info-name-size-too-large': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'info-name-unterminated': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'no-matching-policy': { status: EfiStatus.NOT_FOUND, deviation: true },
+  'not-lock-on-var-state': { status: EfiStatus.NOT_FOUND, deviation: true },
+  'name-buffer-too-small': { status: EfiStatus.BUFFER_TOO_SMALL, deviation: true },
+
+  // SetVariable enforcement (edk2 ValidateSetVariable, spec §5.5)
+  'policy-size-too-small': { status: EfiStatus.INVALID_PARAMETER },
+  'policy-size-too-large': { status: EfiStatus.INVALID_PARAMETER },
+  'policy-attributes-must-have': { status: EfiStatus.INVALID_PARAMETER },
+  'policy-attributes-cant-have': { status: EfiStatus.INVALID_PARAMETER },
+  'locked-now': { status: EfiStatus.WRITE_PROTECTED },
+  'locked-on-create': { status: EfiStatus.WRITE_PROTECTED },
+  'locked-on-var-state': { status: EfiStatus.WRITE_PROTECTED },
+  'state-probe-failed': { status: EfiStatus.ABORTED },
+
+  // LOCK_VARIABLE, SMM function 8 (edk2 SmmVariableHandler + VariableLockRequestToLock)
+  'lock-after-end-of-dxe': { status: EfiStatus.ACCESS_DENIED, deviation: true },
+  'lock-name-too-long': { status: EfiStatus.BAD_BUFFER_SIZE },
+
+  // VarCheck properties, SMM functions 7, 9, 10 (edk2 VarCheckLib; QEMU answers EFI_UNSUPPORTED)
+  'statistics-not-collected': { status: EfiStatus.UNSUPPORTED },
+  'var-check-too-short': { status: EfiStatus.BAD_BUFFER_SIZE, deviation: true },
+  'var-check-name-past-message': { status: EfiStatus.ACCESS_DENIED, deviation: true },
+  'var-check-name-unterminated': { status: EfiStatus.ACCESS_DENIED, deviation: true },
+  'var-check-name-empty': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'var-check-bad-revision': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'var-check-after-end-of-dxe': { status: EfiStatus.ACCESS_DENIED, deviation: true },
+  'property-not-found': { status: EfiStatus.NOT_FOUND, deviation: true },
+  'property-read-only': { status: EfiStatus.WRITE_PROTECTED },
+  'property-attributes': { status: EfiStatus.INVALID_PARAMETER },
+  'property-size': { status: EfiStatus.INVALID_PARAMETER },
+} as const satisfies Record<string, { status: bigint; deviation?: boolean }>;
+
+export type PolicyReason = keyof typeof PolicyReasons;
+
+export function policyReasonStatus(r: PolicyReason | undefined): bigint {
+  return r === undefined ? EfiStatus.SUCCESS : PolicyReasons[r].status;
+}
+
+export function isPolicyDeviation(r: PolicyReason | undefined): boolean {
+  if (r === undefined) return false;
+  const entry: { status: bigint; deviation?: boolean } = PolicyReasons[r];
+  return entry.deviation === true;
+}
