@@ -1,6 +1,8 @@
 import { VariableService } from '../service/variable-service.js';
 import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
-import { eventRequest, replyStatus } from '../client/requests.js';
+import { eventRequest, replyStatus, setVariableRequest } from '../client/requests.js';
+import { Guids } from '../wire/guid.js';
+import { Attr } from '../wire/attributes.js';
 import { statusName, EfiStatus, DeviceStatus } from '../wire/status.js';
 import { UsageError, type DeviceOptions } from './args.js';
 import { Exit, out, err } from './io.js';
@@ -19,7 +21,18 @@ export function parsePhase(v: string | undefined): CallPhase {
  * request exactly as a guest would, and write the store back — atomically, in
  * its own format — only if the answer is EFI_SUCCESS. Prints the status first.
  */
-export async function guestCall(storePath: string, request: Uint8Array, phase: CallPhase, dev: DeviceOptions): Promise<number> {
+export interface CallOptions {
+  phase: CallPhase;
+  /**
+   * Enter CustomMode first, in the same boot, as a firmware setup UI does with
+   * physical presence (UEFI 2.10 §32.3.4.2): key writes then need no signature.
+   * CustomMode returns to 0 at the next machine start (spec §4.5).
+   */
+  customMode?: boolean;
+}
+
+export async function guestCall(storePath: string, request: Uint8Array, call: CallOptions, dev: DeviceOptions): Promise<number> {
+  const phase = call.phase;
   const store = await loadStoreFile(storePath);
   const svc = await VariableService.create({
     variables: store.variables,
@@ -29,6 +42,14 @@ export async function guestCall(storePath: string, request: Uint8Array, phase: C
       disableCustomMode: dev.disableCustomMode,
     },
   });
+  if (call.customMode) {
+    const r = await svc.process(setVariableRequest({ name: 'CustomMode', guid: Guids.customModeEnable, attributes: Attr.NV | Attr.BS, data: Uint8Array.of(1) }), dev.bufferSize);
+    if (!r.reply || replyStatus(r.reply) !== EfiStatus.SUCCESS) {
+      err(`uefi-vars: ${storePath}: cannot enter CustomMode (${r.reply ? statusName(replyStatus(r.reply)) : 'device error'})`);
+      out(r.reply ? statusName(replyStatus(r.reply)) : 'EFI_DEVICE_ERROR');
+      return Exit.EFI_ERROR;
+    }
+  }
   if (phase === 'runtime') await svc.process(eventRequest('exitBootServices'), dev.bufferSize);
   const r = await svc.process(request, dev.bufferSize);
   let status: bigint;

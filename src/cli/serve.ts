@@ -1,5 +1,119 @@
-// PLACEHOLDER — the daemon helper replaces this file.
-export async function runServe(_args: string[]): Promise<number> {
-  process.stderr.write('uefi-vars serve: not implemented yet\n');
-  return 1;
+import { readFile } from 'node:fs/promises';
+import { parseArgs, intOption, UsageError, type ParsedArgs } from './args.js';
+import { Exit, err } from './io.js';
+import { Daemon, type DaemonConfig } from '../daemon/server.js';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../daemon/logging.js';
+import { activatedSockets } from '../daemon/listen.js';
+import { DEFAULT_RATE_LIMIT } from '../daemon/limits.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../daemon/connection.js';
+import type { StoreLayout } from '../daemon/registry.js';
+
+const VALUE_OPTIONS = [
+  'store', 'state-dir', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
+  'rate', 'burst', 'max-in-flight', 'max-connections',
+] as const;
+const FLAG_OPTIONS = ['force-secure-boot', 'disable-custom-mode', 'use-pio'] as const;
+
+/**
+ * `uefi-vars serve`: run the daemon until SIGTERM or SIGINT, then stop
+ * gracefully and exit 0. A store that does not parse, a socket path in use
+ * or a bad option is one line on stderr and exit 1, before anything is
+ * written. Under systemd socket activation the data socket (and optionally
+ * the API socket) come from LISTEN_FDS instead of --socket / --api.
+ */
+export async function runServe(args: string[]): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    config = await configFrom(parseArgs(args, VALUE_OPTIONS, FLAG_OPTIONS));
+  } catch (e) {
+    err(`uefi-vars serve: ${(e as Error).message}`);
+    return Exit.FAILURE;
+  }
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(config);
+  } catch (e) {
+    config.logger?.error({ err: (e as Error).message }, 'cannot start');
+    err(`uefi-vars serve: ${(e as Error).message}`);
+    return Exit.FAILURE;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        // Stores are replaced atomically, so leaving now cannot tear one.
+        daemon.logger.warn({ signal: sig }, 'second signal: exiting without waiting for requests in flight');
+        process.exit(Exit.FAILURE);
+      }
+      daemon.logger.info({ signal: sig }, 'signal: stopping');
+      daemon.stop().then(() => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve(Exit.OK);
+      }, (e: Error) => {
+        daemon.logger.error({ err: e.message }, 'error while stopping');
+        resolve(Exit.FAILURE);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
+  if (p.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(p.positional[0])}`);
+  const store = p.values.get('store');
+  const dir = p.values.get('state-dir');
+  if (store !== undefined && dir !== undefined) throw new UsageError('--store and --state-dir exclude each other');
+  const layout: StoreLayout = dir !== undefined ? { kind: 'dir', dir } : { kind: 'single', path: store ?? './uefi-vars.json' };
+
+  const level = p.values.get('log-level') ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const size = intOption(p, 'size');
+  const apiPort = intOption(p, 'api-port');
+  if (apiPort !== undefined && apiPort > 65535) throw new UsageError('--api-port must be 0..65535');
+  const tokenFile = p.values.get('api-token-file');
+  if (apiPort !== undefined && tokenFile === undefined) throw new UsageError('--api-port needs --api-token-file (the TCP API requires a bearer token)');
+  const apiToken = tokenFile !== undefined ? await readToken(tokenFile) : undefined;
+
+  const ratePerSecond = intOption(p, 'rate') ?? DEFAULT_RATE_LIMIT.ratePerSecond;
+  const burst = intOption(p, 'burst') ?? Math.max(DEFAULT_RATE_LIMIT.burst, ratePerSecond);
+  const maxInFlightPerVm = intOption(p, 'max-in-flight') ?? DEFAULT_CONNECTION_LIMITS.maxInFlightPerVm;
+  if (maxInFlightPerVm < 1) throw new UsageError('--max-in-flight must be at least 1');
+  const maxConnections = intOption(p, 'max-connections');
+
+  const activated = activatedSockets();
+  const socketPath = p.values.get('socket') ?? './uefi-vars.sock';
+  const apiSocketPath = p.values.get('api');
+  return {
+    layout,
+    ...(activated.data !== undefined ? { dataFd: activated.data } : { socketPath }),
+    ...(activated.api !== undefined ? { apiFd: activated.api } : apiSocketPath !== undefined ? { apiSocketPath } : {}),
+    ...(apiPort !== undefined ? { apiPort } : {}),
+    ...(apiToken !== undefined ? { apiToken } : {}),
+    options: {
+      ...(size !== undefined ? { size } : {}),
+      forceSecureBoot: p.flags.has('force-secure-boot'),
+      disableCustomMode: p.flags.has('disable-custom-mode'),
+    },
+    usePio: p.flags.has('use-pio'),
+    rateLimit: { ratePerSecond, burst },
+    limits: { maxInFlightPerVm },
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    logger: createLogger(level),
+  };
+}
+
+async function readToken(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read the API token (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const token = text.trim();
+  if (token.length < 16 || /\s/.test(token)) throw new UsageError(`${path}: the API token must be one word of at least 16 characters`);
+  return token;
 }

@@ -8,7 +8,7 @@ import { guestCall, parsePhase } from './guest-call.js';
 
 /** uefi-vars set STORE NAME GUID ATTRS (--data-file F | --hex H | --empty) [--phase boot|runtime] [device options] */
 export async function runSet(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['data-file', 'hex', 'phase', ...DEVICE_VALUE_OPTIONS], ['empty', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['data-file', 'hex', 'phase', ...DEVICE_VALUE_OPTIONS], ['empty', 'custom-mode', ...DEVICE_FLAG_OPTIONS]);
   const [store, name, guidText, attrText, ...rest] = p.positional;
   if (!store || !name || !guidText || !attrText || rest.length) throw new UsageError('usage: uefi-vars set STORE NAME GUID ATTRS (--data-file F | --hex H | --empty)');
   const guid = parseGuidArg(guidText);
@@ -26,18 +26,18 @@ export async function runSet(argv: string[]): Promise<number> {
     data = new Uint8Array(0);
   }
   const req = setVariableRequest({ name, guid, attributes, data });
-  return guestCall(store, req, parsePhase(p.values.get('phase')), deviceOptions(p));
+  return guestCall(store, req, { phase: parsePhase(p.values.get('phase')), customMode: p.flags.has('custom-mode') }, deviceOptions(p));
 }
 
 /** uefi-vars delete STORE NAME GUID [--phase boot|runtime]: SetVariable with DataSize 0 on the guest path. */
 export async function runDelete(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['phase', 'attributes', ...DEVICE_VALUE_OPTIONS], [...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['phase', 'attributes', ...DEVICE_VALUE_OPTIONS], ['custom-mode', ...DEVICE_FLAG_OPTIONS]);
   const [store, name, guidText, ...rest] = p.positional;
   if (!store || !name || !guidText || rest.length) throw new UsageError('usage: uefi-vars delete STORE NAME GUID [--phase boot|runtime]');
   const attrs = p.values.has('attributes') ? parseAttributes(p.values.get('attributes')!) : 0;
   if (attrs === undefined) throw new UsageError('--attributes: not a number or names');
   const req = setVariableRequest({ name, guid: parseGuidArg(guidText), attributes: attrs, data: new Uint8Array(0) });
-  return guestCall(store, req, parsePhase(p.values.get('phase')), deviceOptions(p));
+  return guestCall(store, req, { phase: parsePhase(p.values.get('phase')), customMode: p.flags.has('custom-mode') }, deviceOptions(p));
 }
 
 export function parseGuidArg(text: string): string {
