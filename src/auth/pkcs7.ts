@@ -1,8 +1,8 @@
 import * as asn1js from 'asn1js';
-import { Certificate, IssuerAndSerialNumber, SignedData, type SignerInfo } from 'pkijs';
+import { IssuerAndSerialNumber, SignerInfo } from 'pkijs';
 import { bytesEqual, concatBytes } from '../wire/hex.js';
 import {
-  DER_LIMITS, bufferSource, commonName, isIssuedBy, isSelfIssued, issuerDer, namesMatch, parseCertificate,
+  DER_LIMITS, bufferSource, certificateFromNode, commonName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
   rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
 } from './x509.js';
 
@@ -62,7 +62,7 @@ const RSA_WITH: ReadonlyMap<string, HashName> = new Map([
 type Failure = { ok: false; reason: Pkcs7Failure; detail: string };
 const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, reason, detail });
 
-interface Parsed { signerInfos: SignerInfo[]; certs: ParsedCert[] }
+interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[] }
 
 function isContext(node: asn1js.AsnType, tag: number): boolean {
   return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
@@ -92,27 +92,43 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
     sd = inner.valueBlock.value[0]!;
     if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'SignedData is not a SEQUENCE');
   }
+  // SignedData ::= SEQUENCE { version INTEGER, digestAlgorithms SET, encapContentInfo
+  //   SEQUENCE, certificates [0] IMPLICIT OPTIONAL, crls [1] IMPLICIT OPTIONAL, signerInfos SET }
+  // (RFC 5652 §5.1). Only the field layout is read here; the certificates and the
+  // SignerInfo are decoded by pkijs. Going through pkijs' SignedData would schema-match
+  // every certificate twice, which is most of the cost of a verification.
   const fields = sd.valueBlock.value;
-  const certSet = fields.find((f) => isContext(f, 0));
-  const rawCerts = certSet instanceof asn1js.Constructed ? certSet.valueBlock.value.map((c) => c.valueBeforeDecodeView) : [];
-  if (rawCerts.length > PKCS7_LIMITS.maxCertificates) {
-    return fail('malformed', `${rawCerts.length} certificates (limit ${PKCS7_LIMITS.maxCertificates})`);
+  let i = 0;
+  if (!(fields[i++] instanceof asn1js.Integer) || !(fields[i++] instanceof asn1js.Set)) return fail('malformed', 'SignedData version/digestAlgorithms');
+  const encap = fields[i++];
+  if (!(encap instanceof asn1js.Sequence) || !(encap.valueBlock.value[0] instanceof asn1js.ObjectIdentifier)) return fail('malformed', 'SignedData encapContentInfo');
+  let certSet: asn1js.AsnType | undefined;
+  if (fields[i] && isContext(fields[i]!, 0)) certSet = fields[i++];
+  if (fields[i] && isContext(fields[i]!, 1)) i++;
+  const infos = fields[i++];
+  if (!(infos instanceof asn1js.Set) || i !== fields.length) return fail('malformed', 'SignedData signerInfos');
+  if (certSet && !(certSet instanceof asn1js.Constructed)) return fail('malformed', 'SignedData certificates');
+  const certNodes = certSet instanceof asn1js.Constructed ? certSet.valueBlock.value : [];
+  if (certNodes.length > PKCS7_LIMITS.maxCertificates) {
+    return fail('malformed', `${certNodes.length} certificates (limit ${PKCS7_LIMITS.maxCertificates})`);
   }
-  let signed: SignedData;
-  try {
-    signed = new SignedData({ schema: sd });
-  } catch (e) {
-    return fail('malformed', `SignedData: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  // pkijs keeps the CertificateSet in encoding order; pair each parsed certificate
-  // with its original DER so anchors and PK comparisons are byte-exact.
   const certs: ParsedCert[] = [];
-  const parsedCerts = signed.certificates ?? [];
-  if (parsedCerts.length !== rawCerts.length) return fail('malformed', 'certificate set did not decode one-to-one');
-  parsedCerts.forEach((c, i) => {
-    if (c instanceof Certificate) certs.push({ der: rawCerts[i]!, cert: c });
-  });
-  return { signerInfos: signed.signerInfos, certs };
+  for (const node of certNodes) {
+    // CertificateChoices other than a plain Certificate (attribute / other formats) play no part in trust.
+    if (!(node instanceof asn1js.Sequence)) continue;
+    const c = certificateFromNode(node);
+    if (!c) return fail('malformed', 'an embedded certificate does not decode');
+    certs.push(c);
+  }
+  // edk2 Pkcs7Verify requires exactly one signer; decide that before decoding any, so
+  // a SET of thousands of SignerInfos costs nothing.
+  const infoNodes = infos.valueBlock.value;
+  if (infoNodes.length !== 1) return fail('signer-count', `${infoNodes.length} SignerInfos, edk2 requires exactly one`);
+  try {
+    return { signerInfo: new SignerInfo({ schema: infoNodes[0]! }), certs };
+  } catch (e) {
+    return fail('malformed', `SignerInfo: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** INTEGER content bytes without redundant sign-extension bytes, so equal values compare equal. */
@@ -177,8 +193,7 @@ interface Verified { signer: ParsedCert; certs: ParsedCert[] }
 async function verifySignerSignature(certData: Uint8Array, content: Uint8Array): Promise<Verified | Failure> {
   const parsed = parsePkcs7(certData);
   if ('ok' in parsed) return parsed;
-  if (parsed.signerInfos.length !== 1) return fail('signer-count', `${parsed.signerInfos.length} SignerInfos, edk2 requires exactly one`);
-  const si = parsed.signerInfos[0]!;
+  const si = parsed.signerInfo;
   const hash = DIGESTS.get(si.digestAlgorithm.algorithmId);
   if (!hash) return fail('unsupported-digest', `digest ${si.digestAlgorithm.algorithmId} is not SHA-256/384/512`);
   const sigAlg = si.signatureAlgorithm.algorithmId;
@@ -194,13 +209,44 @@ async function verifySignerSignature(certData: Uint8Array, content: Uint8Array):
   return { signer, certs: parsed.certs };
 }
 
-/** Remaining certificate-signature checks for one verification. */
-class Budget {
+/**
+ * Per-verification state of the trust walk: the remaining certificate-signature checks
+ * and each certificate's canonical subject/issuer, computed once. Nothing outlives one
+ * call, so a guest cannot grow it.
+ */
+class Walk {
   private left: number = PKCS7_LIMITS.maxSignatureChecks;
+  private readonly names = new Map<ParsedCert, { subject: string; issuer: string }>();
   take(): boolean { return this.left-- > 0; }
+  private keys(c: ParsedCert): { subject: string; issuer: string } {
+    let k = this.names.get(c);
+    if (!k) {
+      k = { subject: nameKey(subjectDer(c.cert)), issuer: nameKey(issuerDer(c.cert)) };
+      this.names.set(c, k);
+    }
+    return k;
+  }
+  /** Whether `parent`'s subject is `child`'s issuer (the name half of an issuer link). */
+  namesIssuer(child: ParsedCert, parent: ParsedCert): boolean { return this.keys(child).issuer === this.keys(parent).subject; }
+  /** Self-issued (subject = issuer): the top of any chain built through it. */
+  selfIssued(c: ParsedCert): boolean { return this.keys(c).subject === this.keys(c).issuer; }
 }
 
-interface Anchor { der: Uint8Array; parsed: ParsedCert | undefined }
+/**
+ * A trust anchor, decoded only when its subject is needed. An anchor that is also
+ * embedded in the PKCS#7 (Microsoft ships KEK CA 2011 inside every db/dbx update)
+ * reuses that decoding.
+ */
+class Anchor {
+  private decoded: ParsedCert | null | undefined;
+  constructor(readonly der: Uint8Array, private readonly embedded: readonly ParsedCert[]) {}
+  get parsed(): ParsedCert | undefined {
+    if (this.decoded === undefined) {
+      this.decoded = this.embedded.find((c) => bytesEqual(c.der, this.der)) ?? parseCertificate(this.der, true) ?? null;
+    }
+    return this.decoded ?? undefined;
+  }
+}
 
 /**
  * Date-free partial-chain trust walk (edk2: X509_V_FLAG_PARTIAL_CHAIN |
@@ -210,21 +256,21 @@ interface Anchor { der: Uint8Array; parsed: ParsedCert | undefined }
  * no repeats on the path, bounded by depth and the shared signature budget.
  */
 async function walkToAnchor(cur: ParsedCert, path: ParsedCert[], certs: readonly ParsedCert[],
-  anchors: readonly Anchor[], budget: Budget): Promise<Uint8Array[] | undefined> {
+  anchors: readonly Anchor[], walk: Walk): Promise<Uint8Array[] | undefined> {
   const chain = (): Uint8Array[] => path.map((p) => p.der);
   if (anchors.some((a) => bytesEqual(a.der, cur.der))) return chain();
-  const issuer = issuerDer(cur.cert);
   for (const a of anchors) {
-    if (!a.parsed || !namesMatch(issuer, subjectDer(a.parsed.cert))) continue;
-    if (!budget.take()) return undefined;
-    if (await isIssuedBy(cur.cert, a.parsed.cert)) return [...chain(), a.der];
+    const parsed = a.parsed;
+    if (!parsed || !walk.namesIssuer(cur, parsed)) continue;
+    if (!walk.take()) return undefined;
+    if (await isIssuedBy(cur.cert, parsed.cert)) return [...chain(), a.der];
   }
-  if (path.length > PKCS7_LIMITS.maxChainDepth || isSelfIssued(cur.cert)) return undefined;
+  if (path.length > PKCS7_LIMITS.maxChainDepth || walk.selfIssued(cur)) return undefined;
   for (const next of certs) {
-    if (path.some((p) => bytesEqual(p.der, next.der)) || !namesMatch(issuer, subjectDer(next.cert))) continue;
-    if (!budget.take()) return undefined;
+    if (path.some((p) => bytesEqual(p.der, next.der)) || !walk.namesIssuer(cur, next)) continue;
+    if (!walk.take()) return undefined;
     if (!(await isIssuedBy(cur.cert, next.cert))) continue;
-    const found = await walkToAnchor(next, [...path, next], certs, anchors, budget);
+    const found = await walkToAnchor(next, [...path, next], certs, anchors, walk);
     if (found) return found;
   }
   return undefined;
@@ -234,16 +280,18 @@ async function walkToAnchor(cur: ParsedCert, path: ParsedCert[], certs: readonly
  * Verify a detached PKCS#7 signature over `content` with any of `anchors` (DER
  * X.509) as trust anchor (partial chains allowed; dates, key usage, EKU ignored).
  * On success `chain` runs from the signer to the anchor that granted trust (the anchor
- * is appended when it is not itself one of the embedded certificates). Never throws.
+ * is appended when it is not itself one of the embedded certificates); `signerCert` and
+ * `chain` are copies the caller may keep. Never throws.
  */
 export async function verifyDetached(certData: Uint8Array, content: Uint8Array, anchors: readonly Uint8Array[]): Promise<Pkcs7Result> {
   try {
     const v = await verifySignerSignature(certData, content);
     if ('ok' in v) return v;
-    const parsedAnchors: Anchor[] = anchors.map((der) => ({ der, parsed: parseCertificate(der, true) }));
-    const chain = await walkToAnchor(v.signer, [v.signer], v.certs, parsedAnchors, new Budget());
+    const parsedAnchors = anchors.map((der) => new Anchor(der, v.certs));
+    const chain = await walkToAnchor(v.signer, [v.signer], v.certs, parsedAnchors, new Walk());
     if (!chain) return fail('untrusted', `no chain from the signer to any of ${anchors.length} trust anchor(s)`);
-    return { ok: true, signerCert: v.signer.der, chain };
+    // Copies: the DER views point into CertData, which may live in a reused request buffer.
+    return { ok: true, signerCert: v.signer.der.slice(), chain: chain.map((c) => c.slice()) };
   } catch (e) {
     return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -254,15 +302,14 @@ export async function verifyDetached(certData: Uint8Array, content: Uint8Array, 
  * match + signature) until a self-issued certificate or no further issuer: the last
  * one reached is the root. Undefined if the chain is longer than the depth limit.
  */
-async function climbToRoot(signer: ParsedCert, certs: readonly ParsedCert[], budget: Budget): Promise<ParsedCert | undefined> {
+async function climbToRoot(signer: ParsedCert, certs: readonly ParsedCert[], walk: Walk): Promise<ParsedCert | undefined> {
   const path = [signer];
   let cur = signer;
-  while (!isSelfIssued(cur.cert)) {
-    const issuer = issuerDer(cur.cert);
+  while (!walk.selfIssued(cur)) {
     let next: ParsedCert | undefined;
     for (const c of certs) {
-      if (path.some((p) => bytesEqual(p.der, c.der)) || !namesMatch(issuer, subjectDer(c.cert))) continue;
-      if (!budget.take()) return undefined;
+      if (path.some((p) => bytesEqual(p.der, c.der)) || !walk.namesIssuer(cur, c)) continue;
+      if (!walk.take()) return undefined;
       if (await isIssuedBy(cur.cert, c.cert)) { next = c; break; }
     }
     if (!next) break;
@@ -287,11 +334,11 @@ export async function verifyPrivate(certData: Uint8Array, content: Uint8Array): 
     if ('ok' in v) return v;
     const cn = commonName(v.signer.cert);
     if (cn === undefined) return fail('untrusted', 'signer certificate has no commonName to bind the variable to');
-    const root = await climbToRoot(v.signer, v.certs, new Budget());
+    const root = await climbToRoot(v.signer, v.certs, new Walk());
     if (!root) return fail('untrusted', `signer chain exceeds ${PKCS7_LIMITS.maxChainDepth} links or the check budget`);
     const rootHash = await digest('SHA-256', root.der);
     const value = await digest('SHA-256', concatBytes([new TextEncoder().encode(cn), rootHash]));
-    return { ok: true, digest: value, signerCert: v.signer.der };
+    return { ok: true, digest: value, signerCert: v.signer.der.slice() };
   } catch (e) {
     return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -202,14 +202,18 @@ function canonicalName(der: Uint8Array): string | undefined {
 }
 
 /**
- * Name equality as OpenSSL's X509_NAME_cmp decides it for chain building: identical
- * DER, or the same RDNs after canonicalising string values (so an issuer written as
- * PrintableString still matches a subject written as UTF8String).
+ * A string that is equal for two names exactly when OpenSSL's X509_NAME_cmp would
+ * call them equal for chain building: the same RDNs after canonicalising string values
+ * (so an issuer written as PrintableString still matches a subject written as
+ * UTF8String, whatever the case or spacing). An undecodable name keys by its bytes.
  */
+export function nameKey(der: Uint8Array): string {
+  return canonicalName(der) ?? 'der:' + toHex(der);
+}
+
+/** Name equality for chain building (see nameKey). */
 export function namesMatch(a: Uint8Array, b: Uint8Array): boolean {
-  if (bytesEqual(a, b)) return true;
-  const ca = canonicalName(a);
-  return ca !== undefined && ca === canonicalName(b);
+  return bytesEqual(a, b) || nameKey(a) === nameKey(b);
 }
 
 export function subjectDer(cert: Certificate): Uint8Array { return nameBytes(cert.subject); }
@@ -301,7 +305,7 @@ export interface CertificateInfo {
   subject: string;
   issuer: string;
   commonName: string | undefined;
-  /** Hex of the serial number's INTEGER content bytes (two's complement, as encoded). */
+  /** Serial number as signed hex, `-` for negative ones (AMI's test PK), like Python's cryptography prints it. */
   serialHex: string;
   notBefore: string;
   notAfter: string;
@@ -309,6 +313,11 @@ export interface CertificateInfo {
   key: string;
   selfIssued: boolean;
   sha256: string;
+}
+
+function serialText(n: asn1js.Integer): string {
+  const v = n.toBigInt();
+  return v < 0n ? '-' + (-v).toString(16) : v.toString(16);
 }
 
 /** Everything `uefi-vars print --verbose` shows about a certificate; undefined if it does not parse. */
@@ -321,7 +330,7 @@ export async function describeCertificate(der: Uint8Array): Promise<CertificateI
     subject: formatName(subjectDer(c)),
     issuer: formatName(issuerDer(c)),
     commonName: commonName(c),
-    serialHex: toHex(c.serialNumber.valueBlock.valueHexView),
+    serialHex: serialText(c.serialNumber),
     notBefore: c.notBefore.value.toISOString(),
     notAfter: c.notAfter.value.toISOString(),
     key: rsa ? `RSA-${rsa.bits}` : c.subjectPublicKeyInfo.algorithm.algorithmId,

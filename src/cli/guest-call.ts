@@ -34,6 +34,7 @@ export interface CallOptions {
 export async function guestCall(storePath: string, request: Uint8Array, call: CallOptions, dev: DeviceOptions): Promise<number> {
   const phase = call.phase;
   const store = await loadStoreFile(storePath);
+  if (store.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
   const svc = await VariableService.create({
     variables: store.variables,
     options: {
@@ -61,6 +62,6 @@ export async function guestCall(storePath: string, request: Uint8Array, call: Ca
     if (r.reason) err(`uefi-vars: ${storePath}: refused (${r.reason}); store unchanged`);
     return Exit.EFI_ERROR;
   }
-  await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout);
+  await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false });
   return Exit.OK;
 }

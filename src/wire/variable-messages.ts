@@ -294,19 +294,33 @@ function encodePayload(fn: bigint, p: VariablePayload, w: ByteWriter): void {
   }
 }
 
+function payloadLength(p: VariablePayload): number {
+  switch (p.kind) {
+    case 'access-variable': return ACCESS_VARIABLE_FIXED + p.name.length + p.data.length + p.trailing.length;
+    case 'variable-name': return VARIABLE_NAME_FIXED + p.name.length + p.trailing.length;
+    case 'query-variable-info': return QUERY_VARIABLE_INFO_FIXED + p.trailing.length;
+    case 'payload-size': return PAYLOAD_SIZE_FIXED + p.trailing.length;
+    case 'raw': return p.bytes.length;
+  }
+}
+
 function encodeBody(msg: MmMessage): { guid: GuidText; body: Uint8Array } {
-  const w = new ByteWriter();
   switch (msg.kind) {
-    case 'variable':
+    case 'variable': {
+      // Sized exactly up front: the writer is never asked to grow.
+      const w = new ByteWriter(VAR_HEADER_SIZE + payloadLength(msg.payload));
       w.u64(msg.function).u64(msg.returnStatus);
       encodePayload(msg.function, msg.payload, w);
       return { guid: Guids.smmVariable, body: w.finish() };
+    }
     case 'variable-short':
       if (msg.body.length >= VAR_HEADER_SIZE) throw new WireError('bad-value', 'variable-short message has a full function header');
       return { guid: Guids.smmVariable, body: msg.body };
-    case 'policy':
+    case 'policy': {
+      const w = new ByteWriter(POLICY_HEADER_SIZE + msg.params.length);
       w.u32(msg.signature).u32(msg.revision).u32(msg.command).u64(msg.result).bytes(msg.params);
       return { guid: Guids.varCheckPolicy, body: w.finish() };
+    }
     case 'policy-short':
       if (msg.body.length >= POLICY_HEADER_SIZE) throw new WireError('bad-value', 'policy-short message has a full policy header');
       return { guid: Guids.varCheckPolicy, body: msg.body };
