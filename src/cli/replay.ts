@@ -5,14 +5,15 @@ import { replayTrace, type ReplayTarget } from '../service/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
 import { parseArgs, deviceOptions, UsageError, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
 import { Exit, out, err } from './io.js';
+import { deviceReplayTarget } from '../device/replay-target.js';
 
 /**
- * uefi-vars replay TRACE [--store INITIAL] [device options] [--connect SOCKET [--vm ID]]
+ * uefi-vars replay TRACE [--store INITIAL] [device options] [--via service|dma|pio] [--connect SOCKET [--vm ID]]
  * One line per difference, then `N requests, M mismatches` (documented
  * deviations counted apart); exit 0 iff M = 0.
  */
 export async function runReplay(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['store', 'connect', 'vm', ...DEVICE_VALUE_OPTIONS], ['use-pio', 'quiet', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', ...DEVICE_FLAG_OPTIONS]);
   const [trace, ...rest] = p.positional;
   if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
   const dev = deviceOptions(p);
@@ -36,7 +37,9 @@ export async function runReplay(argv: string[]): Promise<number> {
       variables,
       options: { ...(dev.size !== undefined ? { size: dev.size } : {}), forceSecureBoot: dev.forceSecureBoot, disableCustomMode: dev.disableCustomMode },
     });
-    target = p.flags.has('use-pio') ? await deviceTarget(svc, true) : svc;
+    const via = p.values.get('via') ?? 'service';
+    if (via !== 'service' && via !== 'dma' && via !== 'pio') throw new UsageError(`--via is service, dma or pio, got ${JSON.stringify(via)}`);
+    target = via === 'service' ? svc : await deviceReplayTarget(svc, via);
   }
   try {
     const report = await replayTrace(records, target, dev.bufferSize);
@@ -51,8 +54,4 @@ export async function runReplay(argv: string[]): Promise<number> {
   } finally {
     await close();
   }
-}
-
-async function deviceTarget(svc: VariableService, _pio: boolean): Promise<ReplayTarget> {
-  return svc;
 }

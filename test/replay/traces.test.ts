@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { traceCases, traceOptions } from '../helpers/traces.js';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { VariableService } from '../../src/service/variable-service.js';
 import { replayTrace } from '../../src/service/replay.js';
@@ -9,28 +9,6 @@ import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { toHex } from '../../src/wire/hex.js';
 import type { Variable } from '../../src/store/variable.js';
-
-const TRACES = resolve(process.cwd(), '../shared/traces');
-
-export interface TraceCase { name: string; base: string; deviations: boolean }
-
-export function traceCases(): TraceCase[] {
-  const out: TraceCase[] = [];
-  for (const [dir, deviations] of [['', false], ['qemu-conformance', false], ['deviations', true], ['qemu-conformance/deviations', true]] as const) {
-    const d = join(TRACES, dir);
-    if (!existsSync(d)) continue;
-    for (const f of readdirSync(d).filter((x) => x.endsWith('.pcap')).sort()) {
-      out.push({ name: join(dir, f.slice(0, -5)), base: join(d, f.slice(0, -5)), deviations });
-    }
-  }
-  return out;
-}
-
-export function traceOptions(base: string): { size?: number } {
-  if (!existsSync(base + '.options')) return {};
-  const m = readFileSync(base + '.options', 'utf8').match(/--size\s+(\d+)/);
-  return m ? { size: Number(m[1]) } : {};
-}
 
 function asData(vars: readonly Variable[]): string[] {
   return vars.map((v) => `${v.guid}/${nameKey(v.name)}/${v.attributes}/${toHex(v.data)}/${v.attributes & 0x20 ? toHex(v.time) : ''}`);
