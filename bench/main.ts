@@ -1,5 +1,7 @@
 import { benchReplay, loadTraces } from './replay.js';
 import { benchDurable } from './durable.js';
+import { benchDbx } from './dbx.js';
+import { benchConvert } from './convert.js';
 import { line } from './stats.js';
 
 /** `npm run bench`: every figure next to its floor, measured in the same run. */
@@ -9,6 +11,8 @@ async function main(): Promise<void> {
   line('uefi-vars bench', `node ${process.version}, ${new Date().toISOString()}`);
   if (want('replay')) await benchReplay(loadTraces());
   if (want('durable')) for (const size of [16 * 1024, 256 * 1024, 1024 * 1024]) await benchDurable(size);
+  if (want('dbx')) await benchDbx();
+  if (want('convert')) await benchConvert();
 }
 
 await main();

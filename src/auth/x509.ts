@@ -45,15 +45,51 @@ export interface ParsedCert {
  * EFI_CERT_X509 entries of a signature list). Never throws.
  */
 export function parseCertificate(der: Uint8Array, allowTrailing = false): ParsedCert | undefined {
+  const hit = cached(der);
+  if (hit) return hit;
   try {
     const asn = asn1js.fromBER(der, DER_LIMITS);
     if (asn.offset === -1) return undefined;
     if (!allowTrailing && asn.offset !== der.length) return undefined;
     const cert = new Certificate({ schema: asn.result });
-    return { der: allowTrailing ? der.subarray(0, asn.offset) : der, cert };
+    const parsed = { der: allowTrailing ? der.subarray(0, asn.offset) : der, cert };
+    if (parsed.der.length === der.length) remember(parsed);
+    return parsed;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Parsed certificates, by their exact DER. asn1js/pkijs take ~1 ms to decode
+ * one certificate, and the same few (PK, the KEK CAs, Microsoft's signers) come
+ * back on every key-database write. Bounded (LRU) so a guest cannot grow it;
+ * a hit is confirmed byte for byte. Parsed objects are never modified.
+ */
+const CACHE_LIMIT = 64;
+const cache = new Map<string, ParsedCert>();
+
+function derKey(der: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < der.length; i++) h = Math.imul(h ^ der[i]!, 0x01000193);
+  return `${der.length}:${h >>> 0}`;
+}
+
+function cached(der: Uint8Array): ParsedCert | undefined {
+  const k = derKey(der);
+  const hit = cache.get(k);
+  if (!hit || hit.der.length !== der.length) return undefined;
+  for (let i = 0; i < der.length; i++) if (hit.der[i] !== der[i]) return undefined;
+  cache.delete(k);
+  cache.set(k, hit); // most recently used last
+  return hit;
+}
+
+function remember(p: ParsedCert): void {
+  const k = derKey(p.der);
+  cache.delete(k);
+  cache.set(k, p);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
 }
 
 /** Parse a certificate that has already been decoded as part of a larger structure. */
@@ -61,7 +97,11 @@ export function certificateFromNode(node: asn1js.AsnType): ParsedCert | undefine
   try {
     const der = node.valueBeforeDecodeView;
     if (!(node instanceof asn1js.Sequence) || der.length === 0) return undefined;
-    return { der, cert: new Certificate({ schema: node }) };
+    const hit = cached(der);
+    if (hit) return hit;
+    const parsed = { der: der.slice(), cert: new Certificate({ schema: node }) };
+    remember(parsed);
+    return parsed;
   } catch {
     return undefined;
   }

@@ -22,7 +22,7 @@ const ALIASES: Record<string, number> = {
 /** `0x67`, `7`, or names joined by `|` (`NV|BS|RT`). Returns undefined if not parseable. */
 export function parseAttributes(text: string): number | undefined {
   const t = text.trim();
-  if (/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) {
+  if (/^(0[xX][0-9a-fA-F]+|\d+)$/.test(t)) {
     const v = Number(t);
     return v <= 0xffffffff ? v >>> 0 : undefined;
   }
@@ -38,7 +38,7 @@ export function parseAttributes(text: string): number | undefined {
 
 export function formatAttributes(v: number): string {
   const parts = NAMES.filter(([, bit]) => (v & bit) !== 0).map(([n]) => n);
-  const rest = v & ~0x7f;
+  const rest = (v & ~0x7f) >>> 0;
   if (rest) parts.push(`0x${rest.toString(16)}`);
   return parts.length ? parts.join('|') : '0';
 }

@@ -12,7 +12,7 @@ export class ByteWriter {
   private room(n: number): number {
     const at = this.length;
     if (at + n > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(16, this.buf.length * 2);
       while (size < at + n) size *= 2;
       const next = new Uint8Array(size);
       next.set(this.buf.subarray(0, at));
@@ -23,12 +23,13 @@ export class ByteWriter {
     return at;
   }
 
-  u8(v: number): this { this.view.setUint8(this.room(1), v); return this; }
-  u16(v: number): this { this.view.setUint16(this.room(2), v, true); return this; }
-  i16(v: number): this { this.view.setInt16(this.room(2), v, true); return this; }
-  u32(v: number): this { this.view.setUint32(this.room(4), v >>> 0, true); return this; }
-  u64(v: bigint | number): this { this.view.setBigUint64(this.room(8), BigInt(v), true); return this; }
-  bytes(b: Uint8Array): this { this.buf.set(b, this.room(b.length)); return this; }
+  // room() may replace buf/view: take the offset first, then touch the (new) buffer.
+  u8(v: number): this { const at = this.room(1); this.view.setUint8(at, v); return this; }
+  u16(v: number): this { const at = this.room(2); this.view.setUint16(at, v, true); return this; }
+  i16(v: number): this { const at = this.room(2); this.view.setInt16(at, v, true); return this; }
+  u32(v: number): this { const at = this.room(4); this.view.setUint32(at, v >>> 0, true); return this; }
+  u64(v: bigint | number): this { const at = this.room(8); this.view.setBigUint64(at, BigInt(v), true); return this; }
+  bytes(b: Uint8Array): this { const at = this.room(b.length); this.buf.set(b, at); return this; }
   fill(n: number, value = 0): this { const at = this.room(n); this.buf.fill(value, at, at + n); return this; }
 
   /** The written bytes (a copy, so the writer can be reused). */
