@@ -62,7 +62,27 @@ const RSA_WITH: ReadonlyMap<string, HashName> = new Map([
 type Failure = { ok: false; reason: Pkcs7Failure; detail: string };
 const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, reason, detail });
 
-interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[] }
+interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[]; digestAlgorithms: string[] }
+
+/**
+ * DER, not just BER: every constructed value's children must fill exactly its
+ * declared length. asn1js lets children run past their parent; OpenSSL's
+ * d2i_PKCS7 (edk2 Pkcs7Verify) refuses that, so do we. Bounded by DER_LIMITS.
+ */
+function lengthsExact(node: asn1js.AsnType, depth = 0): boolean {
+  if (depth > DER_LIMITS.maxDepth) return false;
+  if (!(node instanceof asn1js.Constructed) && !(node.idBlock.isConstructed)) return true;
+  const block = node.valueBlock as { value?: asn1js.AsnType[] };
+  const kids = block.value;
+  if (!Array.isArray(kids)) return true;
+  if (node.lenBlock.isIndefiniteForm) return false; // DER has no indefinite lengths
+  let sum = 0;
+  for (const k of kids) {
+    sum += k.valueBeforeDecodeView.length;
+    if (!lengthsExact(k, depth + 1)) return false;
+  }
+  return sum === node.lenBlock.length;
+}
 
 function isContext(node: asn1js.AsnType, tag: number): boolean {
   return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
@@ -78,6 +98,7 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   const asn = asn1js.fromBER(certData, DER_LIMITS);
   if (asn.offset === -1) return fail('malformed', `not DER: ${asn.result.error || 'decode error'}`);
   if (asn.offset !== certData.length) return fail('malformed', `${certData.length - asn.offset} bytes after the PKCS#7 DER`);
+  if (!lengthsExact(asn.result)) return fail('malformed', 'a length does not match its contents (not DER)');
   let sd: asn1js.AsnType = asn.result;
   if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'PKCS#7 is not a SEQUENCE');
   const top = sd.valueBlock.value;
@@ -99,7 +120,15 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   // every certificate twice, which is most of the cost of a verification.
   const fields = sd.valueBlock.value;
   let i = 0;
-  if (!(fields[i++] instanceof asn1js.Integer) || !(fields[i++] instanceof asn1js.Set)) return fail('malformed', 'SignedData version/digestAlgorithms');
+  const digestSet = fields[1];
+  if (!(fields[i++] instanceof asn1js.Integer) || !(digestSet instanceof asn1js.Set)) return fail('malformed', 'SignedData version/digestAlgorithms');
+  i++;
+  // RFC 5652 §5.1: the digest algorithms the signers use; OpenSSL refuses a signer whose digest is not listed.
+  const digestAlgorithms: string[] = [];
+  for (const alg of digestSet.valueBlock.value) {
+    const oid = alg instanceof asn1js.Sequence ? alg.valueBlock.value[0] : undefined;
+    if (oid instanceof asn1js.ObjectIdentifier) digestAlgorithms.push(oid.getValue());
+  }
   const encap = fields[i++];
   if (!(encap instanceof asn1js.Sequence) || !(encap.valueBlock.value[0] instanceof asn1js.ObjectIdentifier)) return fail('malformed', 'SignedData encapContentInfo');
   let certSet: asn1js.AsnType | undefined;
@@ -125,7 +154,7 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   const infoNodes = infos.valueBlock.value;
   if (infoNodes.length !== 1) return fail('signer-count', `${infoNodes.length} SignerInfos, edk2 requires exactly one`);
   try {
-    return { signerInfo: new SignerInfo({ schema: infoNodes[0]! }), certs };
+    return { signerInfo: new SignerInfo({ schema: infoNodes[0]! }), certs, digestAlgorithms };
   } catch (e) {
     return fail('malformed', `SignerInfo: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -196,6 +225,9 @@ async function verifySignerSignature(certData: Uint8Array, content: Uint8Array):
   const si = parsed.signerInfo;
   const hash = DIGESTS.get(si.digestAlgorithm.algorithmId);
   if (!hash) return fail('unsupported-digest', `digest ${si.digestAlgorithm.algorithmId} is not SHA-256/384/512`);
+  if (!parsed.digestAlgorithms.includes(si.digestAlgorithm.algorithmId)) {
+    return fail('malformed', `the signer's digest ${si.digestAlgorithm.algorithmId} is not in SignedData.digestAlgorithms`);
+  }
   const sigAlg = si.signatureAlgorithm.algorithmId;
   if (sigAlg !== OID_RSA_ENCRYPTION && !RSA_WITH.has(sigAlg)) return fail('unsupported-key', `signature algorithm ${sigAlg} is not RSA PKCS#1 v1.5`);
   if (RSA_WITH.has(sigAlg) && RSA_WITH.get(sigAlg) !== hash) return fail('unsupported-digest', `signature algorithm ${sigAlg} disagrees with digest ${hash}`);

@@ -186,6 +186,8 @@ export async function rsaVerify(key: RsaKey, hash: HashName, signature: Uint8Arr
 export async function isIssuedBy(child: Certificate, issuer: Certificate): Promise<boolean> {
   const hash = CERT_SIG_HASH.get(child.signatureAlgorithm.algorithmId);
   if (!hash) return false;
+  // A signature BIT STRING has no unused bits (OpenSSL ASN1_item_verify: INVALID_BIT_STRING_BITS_LEFT).
+  if (child.signatureValue.valueBlock.unusedBits !== 0) return false;
   const key = rsaPublicKey(issuer);
   if (!key || key.bits < ISSUER_RSA_BITS.min || key.bits > ISSUER_RSA_BITS.max) return false;
   return rsaVerify(key, hash, child.signatureValue.valueBlock.valueHexView, child.tbsView);
