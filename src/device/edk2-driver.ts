@@ -15,7 +15,7 @@
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
 import { MM_HEADER_SIZE } from '../wire/mm.js';
 import { EfiStatus } from '../wire/status.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../wire/crc32c.js';
 import type { GuestMemory } from './guest-memory.js';
 import { Cmd, DeviceStatus, Flag, MAX_BUFFER_SIZE, Reg, UEFI_VARS_MAGIC } from './registers.js';
 

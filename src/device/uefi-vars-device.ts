@@ -31,7 +31,7 @@
  */
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
 import { MM_HEADER_SIZE } from '../wire/mm.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../wire/crc32c.js';
 import type { GuestMemory } from './guest-memory.js';
 import { type AccessSize, Cmd, DeviceStatus, Flag, MAX_BUFFER_SIZE, Reg, REGS_SIZE, UEFI_VARS_MAGIC } from './registers.js';
 

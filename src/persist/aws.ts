@@ -24,6 +24,7 @@
  * zlib stream does not use the dictionary; zlib readers (python's
  * decompressobj(zdict=...)) only apply a dictionary when the header asks for one.
  */
+import { crc32c } from '../wire/crc32c.js';
 import { guidAt, writeGuid } from '../wire/guid.js';
 import { Attr } from '../wire/attributes.js';
 import { makeVariable, variableKey, type Variable } from '../store/variable.js';
@@ -39,22 +40,8 @@ const VERSION = 0;
 
 const DICT_V0: ZlibDictionary = { id: AWS_DICT_V0_ADLER32, bytes: awsDictV0, name: 'AWS v0' };
 
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF), as google_crc32c / crc32c compute it. */
-export function crc32c(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC32C_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32C (Castagnoli), as google_crc32c / crc32c compute it; shared with the device's PIO check. */
+export { crc32c };
 
 /** The file starts (after optional whitespace) with the base64 of "AMZNUEF": "QU1aTlVFRk". */
 export function isAws(bytes: Uint8Array): boolean {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Edk2MmDriver, type RegisterPort } from '../../src/device/edk2-driver.js';
-import { crc32c } from '../../src/device/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
 import { EfiStatus } from '../../src/wire/status.js';
 import { DMA_ADDR, FakeHandler, UNKNOWN_GUID, mmRequest, rig } from './helpers.js';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { AccessSize } from '../../src/device/registers.js';
 import { UefiVarsDevice } from '../../src/device/uefi-vars-device.js';
-import { crc32c } from '../../src/device/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
 import { FakeHandler, RecordingMemory, mmRequest } from './helpers.js';
 
 type Op =

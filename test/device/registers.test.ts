@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c } from '../../src/device/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
 import { pioDump, pioFill, rig, setupDma, status } from './helpers.js';
 
 const words = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 1) & 0xff);

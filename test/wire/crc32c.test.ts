@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c } from '../../src/device/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
 
 test('CRC-32C of "123456789" is the Castagnoli check value 0xE3069283 (spec §1.6, §8 item 11)', () => {
   assert.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
