@@ -1,5 +1,5 @@
 import { guidAt } from '../wire/guid.js';
-import { GetNext } from '../wire/mm.js';
+import { GetNext, VarFunction } from '../wire/mm.js';
 import type { Message } from './message.js';
 import { type Outcome, fail, withStatus } from './outcome.js';
 import { type ServiceState, policyContext } from './context.js';
@@ -13,10 +13,14 @@ export function lockVariable(s: ServiceState, m: Message): Outcome {
   if (44 + nameSize > 0xffff) return fail('field-past-message');
   const name = m.bytes.slice(GetNext.name, GetNext.name + nameSize);
   const st = s.policy.lockVariable(guidAt(m.bytes, GetNext.guid), name, policyContext(s));
-  return withStatus(st, 'policy', GetNext.name + nameSize);
+  return withStatus(st, s.policy.lastReason ?? 'policy', GetNext.name + nameSize);
 }
 
-/** Functions 7, 9, 10 as edk2 answers them (option edk2VarCheck); see policy/. */
-export function varCheckFunction(_s: ServiceState, _fn: number, _m: Message): Outcome {
-  return fail('function-unsupported');
+/** Functions 7, 9, 10 as edk2 answers them (option edk2VarCheck; QEMU: EFI_UNSUPPORTED). */
+export function varCheckFunction(s: ServiceState, fn: number, m: Message): Outcome {
+  const ctx = policyContext(s);
+  const r = fn === VarFunction.GET_STATISTICS ? s.policy.getStatistics(m.bytes, ctx)
+    : fn === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET ? s.policy.setVariableProperty(m.bytes, ctx)
+      : s.policy.getVariableProperty(m.bytes, ctx);
+  return withStatus(r.status, r.reason ?? 'policy', r.responseLength);
 }

@@ -5,6 +5,7 @@ import { nameKey } from '../wire/ucs2.js';
 import { statusName } from '../wire/status.js';
 import { u64NumAt } from '../wire/reader.js';
 import { isDeviationReason } from '../store/reasons.js';
+import { isPolicyDeviation, PolicyReasons, type PolicyReason } from '../policy/reasons.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
 import { DEFAULT_BUFFER_SIZE } from './options.js';
 
@@ -60,7 +61,8 @@ export async function replayTrace(records: readonly PcapRecord[], target: Replay
     if (what) {
       differences.push({
         index, function: describeFunction(rec.bytes), variable: describeVariable(rec.bytes), what,
-        deviation: isDeviationReason(result.reason), reason: result.reason,
+        deviation: isDeviationReason(result.reason) || (result.reason !== undefined && result.reason in PolicyReasons && isPolicyDeviation(result.reason as PolicyReason)),
+        reason: result.reason,
       });
     }
     index++;

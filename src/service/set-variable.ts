@@ -81,7 +81,7 @@ export async function setVariable(s: ServiceState, m: Message): Promise<Outcome>
   const policyStatus = s.policy.checkSetVariable({
     guid, name, attributes, dataSize: next ? next.data.length : 0, isDelete: !next, exists: old !== undefined,
   }, policyContext(s));
-  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, 'policy');
+  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, s.policy.lastReason ?? 'policy');
 
   const target = (next ?? old)!;
   const sbVar = secureBootVariable(guid, name);

@@ -189,7 +189,7 @@ export class VariableService implements MmHandler {
       case 'policy': {
         if (messageLength < 20) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
-        return { deviceStatus: st, reply, reason: undefined };
+        return { deviceStatus: st, reply, reason: s.policy.lastReason };
       }
       // Boot-phase events (spec §2.2, §3.5): any MessageLength, reply unchanged.
       case 'endOfDxe': s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
