@@ -89,21 +89,43 @@ function hasSurrogate(b: Uint8Array, start: number, end: number): boolean {
 }
 
 /**
- * Validate one entry whose bytes are exactly `raw` (Size bytes). The framing checks
- * come first in QEMU's order with QEMU's statuses (spec §5.3: a recorded trace must
- * replay byte for byte), then edk2's structural checks
- * (VariablePolicyLib IsValidVariablePolicyStructure), which QEMU lacks.
+ * QEMU's framing checks on an entry whose bytes are exactly `raw` (spec §5.3
+ * steps 3-6, all EFI_BAD_BUFFER_SIZE), in QEMU's order.
  */
-export function validateEntry(raw: Uint8Array): PolicyEntry | PolicyReason {
+export function framingProblem(raw: Uint8Array): PolicyReason | undefined {
   if (raw.length < ENTRY_HEADER_SIZE) return 'entry-too-small';
   const size = entrySizeField(raw);
   if (size !== raw.length) return 'entry-size-mismatch';
   const offsetToName = u16(raw, EntryField.offsetToName);
-  const lockType = raw[EntryField.lockType]!;
   if (offsetToName < ENTRY_HEADER_SIZE) return 'name-offset-in-header';
-  if (lockType === LockType.LOCK_ON_VAR_STATE && offsetToName < QEMU_MIN_STATE_NAME_END) return 'name-offset-in-state-policy';
+  if (raw[EntryField.lockType] === LockType.LOCK_ON_VAR_STATE && offsetToName < QEMU_MIN_STATE_NAME_END) return 'name-offset-in-state-policy';
   if (size < offsetToName) return 'name-offset-past-entry';
-  if (hasSurrogate(raw, offsetToName, size)) return 'name-surrogate';
+  return undefined;
+}
+
+/**
+ * QEMU REGISTER step 7 (uefi_str_is_valid without a required NUL): a surrogate
+ * before the first NUL of the variable name is EFI_INVALID_PARAMETER. edk2 has no
+ * such rule; it applies to REGISTER only (LOCK_VARIABLE names are not checked by
+ * either). Call after framingProblem.
+ */
+export function nameHasSurrogate(raw: Uint8Array): boolean {
+  return hasSurrogate(raw, u16(raw, EntryField.offsetToName), raw.length);
+}
+
+/**
+ * Validate one entry whose bytes are exactly `raw` (Size bytes). The framing checks
+ * come first in QEMU's order with QEMU's statuses (spec §5.3: a recorded trace must
+ * replay byte for byte; the REGISTER handler runs the surrogate check in between),
+ * then edk2's structural checks
+ * (VariablePolicyLib IsValidVariablePolicyStructure), which QEMU lacks.
+ */
+export function validateEntry(raw: Uint8Array): PolicyEntry | PolicyReason {
+  const framing = framingProblem(raw);
+  if (framing) return framing;
+  const size = raw.length;
+  const offsetToName = u16(raw, EntryField.offsetToName);
+  const lockType = raw[EntryField.lockType]!;
 
   if (u32(raw, EntryField.version) !== ENTRY_REVISION) return 'bad-version';
   const maxSize = u32(raw, EntryField.maxSize);

@@ -35,7 +35,7 @@ export function decodeProperty(b: Uint8Array, at = 0): VarCheckProperty {
   };
 }
 
-export function encodeProperty(p: VarCheckProperty, out = new Uint8Array(PROPERTY_SIZE), at = 0): Uint8Array {
+export function encodeProperty(p: VarCheckProperty, out: Uint8Array = new Uint8Array(PROPERTY_SIZE), at = 0): Uint8Array {
   const v = new DataView(out.buffer, out.byteOffset + at, PROPERTY_SIZE);
   v.setUint16(0, p.revision, true);
   v.setUint16(2, p.property, true);
