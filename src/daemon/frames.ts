@@ -108,7 +108,8 @@ export class FrameDecoder {
 
   /** Append a chunk; return every frame now complete. Throws FrameError on a bad length. */
   push(chunk: Uint8Array): Frame[] {
-    if (chunk.length > 0) { this.chunks.push(chunk); this.buffered += chunk.length; }
+    // A plain Uint8Array view of a Buffer: Buffer#slice would not copy, and callers rely on slice() copying.
+    if (chunk.length > 0) { this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); this.buffered += chunk.length; }
     const out: Frame[] = [];
     for (;;) {
       if (this.need === undefined) {
@@ -192,7 +193,8 @@ export function encodeHello(vmId: string, version = PROTOCOL_VERSION): Uint8Arra
 
 /** The id is returned as sent (latin1 view of the bytes); the caller checks VM_ID_PATTERN. */
 export function decodeHello(p: Uint8Array): Hello {
-  if (p.length < 5 || p.length > 4 + 64) throw malformed(`HELLO payload of ${p.length} bytes (expected 5..68)`);
+  // Longer than a valid id on purpose: a 65-byte id is answered BAD_VM_ID, which tells the VMM more.
+  if (p.length < 5 || p.length > 4 + 255) throw malformed(`HELLO payload of ${p.length} bytes (expected 5..259)`);
   const v = view(p);
   let vmId = '';
   for (let i = 4; i < p.length; i++) vmId += String.fromCharCode(p[i]!);

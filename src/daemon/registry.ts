@@ -1,8 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { VariableService } from '../service/variable-service.js';
 import type { ServiceOptions } from '../service/options.js';
-import { loadStoreFile, FileBackend } from '../persist/store-file.js';
+import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
 import { VM_ID_PATTERN } from './frames.js';
 import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
 
@@ -78,9 +78,19 @@ export class VmRegistry {
     return this.config.layout.kind === 'single' ? SINGLE_VM_ID : id;
   }
 
-  /** Load the single store now, so a store that does not parse stops the daemon before it listens. */
+  /**
+   * Load the single store now, so a store that does not parse stops the daemon
+   * before it listens; or make sure the state directory exists (private: the
+   * stores may hold keys and secrets).
+   */
   async open(): Promise<void> {
-    if (this.config.layout.kind === 'single') await this.get(SINGLE_VM_ID, true);
+    const layout = this.config.layout;
+    if (layout.kind === 'single') { await this.get(SINGLE_VM_ID, true); return; }
+    try {
+      await mkdir(layout.dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new VmError('store-unavailable', `${layout.dir}: cannot create the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   }
 
   /**
@@ -142,7 +152,7 @@ export class VmRegistry {
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
       service = await VariableService.create({ variables: loaded.variables, backend, options: this.config.options });
     } catch (e) {
-      throw new VmError('store-unavailable', `${path}: ${(e as Error).message}`);
+      throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }
     const vm = new VmEntry(id, path, service, backend, this.config.rateLimit);
     this.ready.set(id, vm);

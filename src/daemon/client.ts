@@ -1,0 +1,186 @@
+import { createConnection, type Socket } from 'node:net';
+import type { MmResult } from '../service/mm-handler.js';
+import type { ReplayTarget } from '../service/replay.js';
+import type { GuestMemory } from '../device/guest-memory.js';
+import {
+  FrameDecoder, FrameType, frameTypeName, errorCodeName,
+  encodeHello, encodeMmRequest, encodeFrame, encodeMmioRead, encodeMmioWrite,
+  decodeHelloOk, decodeMmReply, decodeMmioReadOk, decodeMemRead, decodeMemWrite, decodeError, expectEmpty,
+  type Frame,
+} from './frames.js';
+
+/** The daemon answered ERROR, or the connection failed. `code` is an ErrorCode, or 0 for transport failures. */
+export class DaemonError extends Error {
+  override readonly name = 'DaemonError';
+  constructor(readonly code: number, readonly fatal: boolean, message: string) {
+    super(message);
+  }
+}
+
+export interface DaemonClientOptions {
+  /**
+   * Guest RAM for the register mode: the daemon's DMA reads and writes land
+   * here. Without it, MEM_READ / MEM_WRITE are answered MEM_ERROR.
+   */
+  memory?: GuestMemory;
+  /** Give up on any single answer after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+interface Waiter {
+  expect: number;
+  resolve: (f: Frame) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A VMM's side of the daemon protocol (docs/protocol.md): one connection, one
+ * VM. Calls may be made concurrently; they go out one at a time, as the
+ * protocol requires. Implements ReplayTarget, so `replayTrace` can drive a
+ * running daemon.
+ */
+export class DaemonClient implements ReplayTarget {
+  private readonly decoder = new FrameDecoder();
+  private waiter: Waiter | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+  private readonly closed: Promise<void>;
+
+  private constructor(private readonly socket: Socket, private readonly opts: DaemonClientOptions) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (c: Buffer) => this.onData(c));
+    socket.on('error', (e) => this.fail(new DaemonError(0, true, `socket: ${e.message}`)));
+    socket.on('close', () => this.fail(new DaemonError(0, true, 'connection closed by the daemon')));
+  }
+
+  /** Connect and say HELLO; resolves once the daemon has bound the connection to the VM. */
+  static async connect(socketPath: string, vmId: string, opts: DaemonClientOptions = {}): Promise<DaemonClient> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection(socketPath);
+      s.once('connect', () => { s.off('error', reject); resolve(s); });
+      s.once('error', reject);
+    });
+    const c = new DaemonClient(socket, opts);
+    try {
+      const ok = decodeHelloOk((await c.call(encodeHello(vmId), FrameType.HELLO_OK)).payload);
+      if (ok.version !== 1) throw new DaemonError(0, true, `daemon speaks protocol ${ok.version}`);
+    } catch (e) {
+      socket.destroy();
+      throw e;
+    }
+    return c;
+  }
+
+  /** One MM request (MM_REQUEST → MM_REPLY). */
+  async process(request: Uint8Array, bufferSize: number): Promise<MmResult> {
+    const f = await this.call(encodeMmRequest(request, bufferSize), FrameType.MM_REPLY);
+    const r = decodeMmReply(f.payload);
+    return { deviceStatus: r.deviceStatus, reply: r.reply?.slice(), reason: r.reason };
+  }
+
+  /** Device hard reset (RESET → RESET_OK). */
+  async reset(): Promise<void> {
+    expectEmpty(await this.call(encodeFrame(FrameType.RESET), FrameType.RESET_OK));
+  }
+
+  /** A guest register read in the raw register mode. */
+  async mmioRead(offset: number, size: 1 | 2 | 4 | 8): Promise<bigint> {
+    return decodeMmioReadOk((await this.call(encodeMmioRead(offset, size), FrameType.MMIO_READ_OK)).payload);
+  }
+
+  /** A guest register write; for DMA_MM resolves after the daemon has read the buffer and written the reply back. */
+  async mmioWrite(offset: number, size: 1 | 2 | 4 | 8, value: number | bigint): Promise<void> {
+    expectEmpty(await this.call(encodeMmioWrite(offset, size, BigInt(value)), FrameType.MMIO_WRITE_OK));
+  }
+
+  async close(): Promise<void> {
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 1000);
+    await this.closed;
+    clearTimeout(t);
+  }
+
+  /** Send one frame and wait for its answer, after any call already queued. */
+  private call(frame: Uint8Array, expect: number): Promise<Frame> {
+    const run = this.queue.then(() => new Promise<Frame>((resolve, reject) => {
+      if (this.failure) { reject(this.failure); return; }
+      const timer = setTimeout(() => this.fail(new DaemonError(0, true, `no ${frameTypeName(expect)} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      this.waiter = { expect, resolve, reject, timer };
+      this.socket.write(frame);
+    }));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private get timeoutMs(): number { return this.opts.timeoutMs ?? 30_000; }
+
+  private onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.fail(new DaemonError(0, true, (e as Error).message));
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) this.onFrame(f);
+  }
+
+  private onFrame(f: Frame): void {
+    try {
+      if (f.type === FrameType.MEM_READ) { this.serveRead(f.payload); return; }
+      if (f.type === FrameType.MEM_WRITE) { this.serveWrite(f.payload); return; }
+      const w = this.waiter;
+      if (f.type === FrameType.ERROR) {
+        const e = decodeError(f.payload);
+        const err = new DaemonError(e.code, e.fatal, `${errorCodeName(e.code)}: ${e.message}`);
+        // After a fatal error the daemon closes: later calls fail with the reason, not "closed".
+        if (e.fatal) this.failure ??= err;
+        if (w) this.settle(() => w.reject(err)); else this.fail(err);
+        return;
+      }
+      if (!w || f.type !== w.expect) throw new DaemonError(0, true, `unexpected ${frameTypeName(f.type)} from the daemon`);
+      this.settle(() => w.resolve(f));
+    } catch (e) {
+      this.fail(e instanceof DaemonError ? e : new DaemonError(0, true, (e as Error).message));
+      this.socket.destroy();
+    }
+  }
+
+  private serveRead(payload: Uint8Array): void {
+    const { addr, length } = decodeMemRead(payload);
+    const m = this.opts.memory;
+    if (!m) { this.socket.write(encodeFrame(FrameType.MEM_ERROR)); return; }
+    const got = m.read(addr, length);
+    const out = new Uint8Array(length);
+    out.set(got.length > length ? got.subarray(0, length) : got);
+    this.socket.write(encodeFrame(FrameType.MEM_DATA, out));
+  }
+
+  private serveWrite(payload: Uint8Array): void {
+    const { addr, bytes } = decodeMemWrite(payload);
+    const m = this.opts.memory;
+    if (!m) { this.socket.write(encodeFrame(FrameType.MEM_ERROR)); return; }
+    m.write(addr, bytes.slice());
+    this.socket.write(encodeFrame(FrameType.MEM_WRITE_OK));
+  }
+
+  private settle(fn: () => void): void {
+    const w = this.waiter;
+    if (w) clearTimeout(w.timer);
+    this.waiter = undefined;
+    fn();
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const w = this.waiter;
+    if (w) this.settle(() => w.reject(this.failure!));
+  }
+}
+
+/** A ReplayTarget over a running daemon, for `uefi-vars replay --connect SOCKET TRACE`. */
+export function connectReplayTarget(socket: string, vmId: string): Promise<ReplayTarget & { close(): Promise<void> }> {
+  return DaemonClient.connect(socket, vmId);
+}

@@ -1,0 +1,10 @@
+/** The daemon's public surface: server, client, protocol constants, test/bench helpers. */
+export { Daemon, type DaemonConfig, DEFAULT_MAX_CONNECTIONS } from './server.js';
+export { DaemonClient, DaemonError, connectReplayTarget, type DaemonClientOptions } from './client.js';
+export { RawReplayTarget, type RawTargetOptions } from './raw-client.js';
+export { startEphemeralDaemon, type EphemeralDaemon } from './ephemeral.js';
+export { VmRegistry, VmError, SINGLE_VM_ID, type StoreLayout } from './registry.js';
+export { createLogger, type LogLevel } from './logging.js';
+export { DEFAULT_RATE_LIMIT, DEFAULT_MAX_IN_FLIGHT, type RateLimit } from './limits.js';
+export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection.js';
+export * as frames from './frames.js';
