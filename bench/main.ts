@@ -2,6 +2,7 @@ import { benchReplay, loadTraces } from './replay.js';
 import { benchDurable } from './durable.js';
 import { benchDbx } from './dbx.js';
 import { benchConvert } from './convert.js';
+import { benchDaemon } from './daemon.js';
 import { line } from './stats.js';
 
 /** `npm run bench`: every figure next to its floor, measured in the same run. */
@@ -9,10 +10,12 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   const want = (s: string): boolean => !only || only === s;
   line('uefi-vars bench', `node ${process.version}, ${new Date().toISOString()}`);
-  if (want('replay')) await benchReplay(loadTraces());
+  const traces = loadTraces();
+  if (want('replay')) await benchReplay(traces);
   if (want('durable')) for (const size of [16 * 1024, 256 * 1024, 1024 * 1024]) await benchDurable(size);
   if (want('dbx')) await benchDbx();
   if (want('convert')) await benchConvert();
+  if (want('daemon')) await benchDaemon(traces);
 }
 
 await main();

@@ -12,7 +12,7 @@ const VALUE_OPTIONS = [
   'store', 'state-dir', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
   'rate', 'burst', 'max-in-flight', 'max-connections',
 ] as const;
-const FLAG_OPTIONS = ['force-secure-boot', 'disable-custom-mode', 'use-pio'] as const;
+const FLAG_OPTIONS = ['force-secure-boot', 'disable-custom-mode', 'use-pio', 'memory'] as const;
 
 /**
  * `uefi-vars serve`: run the daemon until SIGTERM or SIGINT, then stop
@@ -65,8 +65,9 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
   if (p.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(p.positional[0])}`);
   const store = p.values.get('store');
   const dir = p.values.get('state-dir');
-  if (store !== undefined && dir !== undefined) throw new UsageError('--store and --state-dir exclude each other');
-  const layout: StoreLayout = dir !== undefined ? { kind: 'dir', dir } : { kind: 'single', path: store ?? './uefi-vars.json' };
+  const memory = p.flags.has('memory');
+  if ([store, dir, memory || undefined].filter((x) => x !== undefined).length > 1) throw new UsageError('--store, --state-dir and --memory exclude each other');
+  const layout: StoreLayout = memory ? { kind: 'memory' } : dir !== undefined ? { kind: 'dir', dir } : { kind: 'single', path: store ?? './uefi-vars.json' };
 
   const level = p.values.get('log-level') ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);

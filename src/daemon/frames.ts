@@ -157,8 +157,10 @@ export class FrameDecoder {
 export function encodeFrame(type: number, ...parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(LENGTH_FIELD_SIZE + 1 + n);
-  new DataView(out.buffer).setUint32(0, 1 + n, true);
+  // Buffer.allocUnsafe carves small frames out of Node's pool (every byte is written below).
+  const pooled = Buffer.allocUnsafe(LENGTH_FIELD_SIZE + 1 + n);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
+  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, 1 + n, true);
   out[4] = type;
   let off = 5;
   for (const p of parts) { out.set(p, off); off += p.length; }

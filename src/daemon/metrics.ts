@@ -1,5 +1,5 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
-import { Guids } from '../wire/guid.js';
+import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
 import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName } from '../wire/mm.js';
 import { statusName, DeviceStatus } from '../wire/status.js';
 import type { MmResult } from '../service/mm-handler.js';
@@ -67,27 +67,41 @@ export class DaemonMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'uefi_vars_' });
   }
 
+  // prom-client hashes a label object on every call; the label sets are few and
+  // bounded (functions × statuses), so each child is looked up once and kept.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
   /** Count one answered MM request. `request` is the buffer as the guest sent it. */
   observeRequest(request: Uint8Array, result: MmResult, seconds: number): void {
     const fn = functionLabel(request);
-    this.requests.inc({ function: fn, status: statusLabel(request, result) });
-    this.latency.observe({ function: fn }, seconds);
+    const status = statusLabel(request, result);
+    const key = fn + '|' + status;
+    let c = this.requestChildren.get(key);
+    if (!c) { c = this.requests.labels(fn, status); this.requestChildren.set(key, c); }
+    c.inc();
+    let h = this.latencyChildren.get(fn);
+    if (!h) { h = this.latency.labels(fn); this.latencyChildren.set(fn, h); }
+    h.observe(seconds);
     if (result.reason?.startsWith('auth-')) this.authFailures.inc({ reason: result.reason });
   }
 }
 
 const KNOWN_FUNCTIONS = new Set<number>(Object.values(VarFunction));
+const SMM_VARIABLE = guidBytes(Guids.smmVariable);
+const VAR_CHECK_POLICY = guidBytes(Guids.varCheckPolicy);
+const isGuid = (b: Uint8Array, g: Uint8Array): boolean => b.length >= MM_HEADER_SIZE && guidEqualsAt(b, 0, g);
 
 /** The bounded label for what a request asked: a variable function, the policy protocol, an event. */
 export function functionLabel(request: Uint8Array): string {
   if (request.length < MM_HEADER_SIZE) return 'SHORT_BUFFER';
+  if (isGuid(request, SMM_VARIABLE)) {
+    if (request.length < MM_HEADER_SIZE + 8) return 'SHORT_MESSAGE';
+    const v = new DataView(request.buffer, request.byteOffset, request.byteLength);
+    const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
+    return KNOWN_FUNCTIONS.has(fn) ? functionName(fn) : 'UNKNOWN_FUNCTION';
+  }
   switch (readMmHeader(request).guid) {
-    case Guids.smmVariable: {
-      if (request.length < MM_HEADER_SIZE + 8) return 'SHORT_MESSAGE';
-      const v = new DataView(request.buffer, request.byteOffset, request.byteLength);
-      const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
-      return KNOWN_FUNCTIONS.has(fn) ? functionName(fn) : 'UNKNOWN_FUNCTION';
-    }
     case Guids.varCheckPolicy: return 'VAR_CHECK_POLICY';
     case Guids.endOfDxe: return 'EVENT_END_OF_DXE';
     case Guids.readyToBoot: return 'EVENT_READY_TO_BOOT';
@@ -105,9 +119,8 @@ export function statusLabel(request: Uint8Array, result: MmResult): string {
   }
   const reply = result.reply;
   const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-  const guid = request.length >= MM_HEADER_SIZE ? readMmHeader(request).guid : undefined;
   // ReturnStatus sits at message offset 8; the policy header's Result at offset 12 (spec §2.3, §5.1).
-  const at = guid === Guids.smmVariable ? MM_HEADER_SIZE + 8 : guid === Guids.varCheckPolicy ? MM_HEADER_SIZE + 12 : -1;
+  const at = isGuid(request, SMM_VARIABLE) ? MM_HEADER_SIZE + 8 : isGuid(request, VAR_CHECK_POLICY) ? MM_HEADER_SIZE + 12 : -1;
   if (at < 0 || reply.length < at + 8) return 'DEVICE_SUCCESS';
   const name = statusName(v.getBigUint64(at, true));
   return name.startsWith('EFI_') ? name : 'EFI_OTHER';

@@ -9,7 +9,9 @@ import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
 /** Where the daemon keeps stores: one file for one VM, or one file per VM in a directory. */
 export type StoreLayout =
   | { kind: 'single'; path: string }
-  | { kind: 'dir'; dir: string };
+  | { kind: 'dir'; dir: string }
+  /** No store files: every VM's NV variables live in memory only, as QEMU without `jsonfile`. */
+  | { kind: 'memory' };
 
 /** The id a single-store daemon reports for its one VM. */
 export const SINGLE_VM_ID = 'default';
@@ -26,7 +28,7 @@ export class VmEntry {
     readonly id: string,
     readonly storePath: string,
     readonly service: VariableService,
-    readonly backend: FileBackend,
+    readonly backend: FileBackend | undefined,
     rate: RateLimit,
   ) {
     this.bucket = new TokenBucket(rate);
@@ -86,6 +88,7 @@ export class VmRegistry {
   async open(): Promise<void> {
     const layout = this.config.layout;
     if (layout.kind === 'single') { await this.get(SINGLE_VM_ID, true); return; }
+    if (layout.kind === 'memory') return;
     try {
       await mkdir(layout.dir, { recursive: true, mode: 0o700 });
     } catch (e) {
@@ -103,7 +106,7 @@ export class VmRegistry {
     const known = this.vms.get(key);
     if (known) return known;
     const path = this.storePath(key);
-    if (!create && !(await fileExists(path))) throw new VmError('vm-not-found', `no VM ${key}`);
+    if (!create && (this.config.layout.kind === 'memory' || !(await fileExists(path)))) throw new VmError('vm-not-found', `no VM ${key}`);
     // Re-check: another caller may have started the load while we looked at the file.
     const raced = this.vms.get(key);
     if (raced) return raced;
@@ -136,26 +139,35 @@ export class VmRegistry {
 
   private storePath(key: string): string {
     const layout = this.config.layout;
+    if (layout.kind === 'memory') return '(memory)';
     return layout.kind === 'single' ? resolve(layout.path) : join(resolve(layout.dir), `${key}.json`);
   }
 
   private async load(id: string, path: string): Promise<VmEntry> {
+    if (this.config.layout.kind === 'memory') {
+      const service = await VariableService.create({ options: this.config.options });
+      return this.admit(new VmEntry(id, path, service, undefined, this.config.rateLimit));
+    }
     let loaded;
     try {
       loaded = await loadStoreFile(path, { missing: 'empty' });
     } catch (e) {
       throw new VmError('store-unavailable', (e as Error).message);
     }
-    const backend = new FileBackend(path, loaded.format, loaded.layout);
+    let backend: FileBackend;
     let service: VariableService;
     try {
+      backend = FileBackend.for(loaded);
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
       service = await VariableService.create({ variables: loaded.variables, backend, options: this.config.options });
     } catch (e) {
       throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }
-    const vm = new VmEntry(id, path, service, backend, this.config.rateLimit);
-    this.ready.set(id, vm);
+    return this.admit(new VmEntry(id, path, service, backend, this.config.rateLimit));
+  }
+
+  private admit(vm: VmEntry): VmEntry {
+    this.ready.set(vm.id, vm);
     this.config.onLoad?.(vm);
     return vm;
   }

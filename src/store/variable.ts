@@ -1,5 +1,5 @@
 import { type GuidText, guidBytesCached } from '../wire/guid.js';
-import { nameKey } from '../wire/ucs2.js';
+import { unitsToString } from '../wire/ucs2.js';
 import { ZERO_TIME } from '../wire/time.js';
 
 /**
@@ -24,19 +24,19 @@ export interface Variable {
  * (spec §3.1 equality), as one flat string built in a single call — a
  * concatenated key would have to be flattened again on every Map lookup.
  */
-const scratch = new Uint16Array(8 + 512);
+let scratch = new Uint16Array(8 + 512);
 
 export function keyAt(guid: Uint8Array, guidOff: number, name: Uint8Array, nameOff: number, nameSize: number): string {
-  for (let i = 0; i < 8; i++) scratch[i] = guid[guidOff + 2 * i]! | (guid[guidOff + 2 * i + 1]! << 8);
   const units = nameSize >>> 1;
+  if (8 + units > scratch.length) scratch = new Uint16Array(8 + units);
+  for (let i = 0; i < 8; i++) scratch[i] = guid[guidOff + 2 * i]! | (guid[guidOff + 2 * i + 1]! << 8);
   let n = 8;
   for (let i = 0; i < units; i++) {
     const u = name[nameOff + 2 * i]! | (name[nameOff + 2 * i + 1]! << 8);
     if (u === 0) break;
-    if (n === scratch.length) return String.fromCharCode(...scratch.subarray(0, 8)) + nameKey(name, nameOff, nameSize);
     scratch[n++] = u;
   }
-  return String.fromCharCode.apply(null, scratch.subarray(0, n) as unknown as number[]);
+  return unitsToString(scratch, n);
 }
 
 export function variableKey(guid: GuidText, name: Uint8Array): string {

@@ -3,16 +3,28 @@
  * NameSize bytes verbatim (spec §3.1); lookups compare code units up to the first NUL.
  */
 
+let scratch = new Uint16Array(256);
+const CHUNK = 8192;
+
+/** `units` code units as one string, built in a few calls (a `+=` chain builds a rope). */
+export function unitsToString(units: Uint16Array, n: number): string {
+  if (n <= CHUNK) return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
+  const parts: string[] = [];
+  for (let i = 0; i < n; i += CHUNK) parts.push(String.fromCharCode.apply(null, units.subarray(i, Math.min(n, i + CHUNK)) as unknown as number[]));
+  return parts.join('');
+}
+
 /** Code units up to (not including) the first NUL, or to the end; an odd trailing byte is ignored. */
 export function nameKey(b: Uint8Array, off = 0, size = b.length - off): string {
   const units = size >>> 1;
-  let s = '';
-  for (let i = 0; i < units; i++) {
-    const u = b[off + 2 * i]! | (b[off + 2 * i + 1]! << 8);
+  if (units > scratch.length) scratch = new Uint16Array(units);
+  let n = 0;
+  for (; n < units; n++) {
+    const u = b[off + 2 * n]! | (b[off + 2 * n + 1]! << 8);
     if (u === 0) break;
-    s += String.fromCharCode(u);
+    scratch[n] = u;
   }
-  return s;
+  return unitsToString(scratch, n);
 }
 
 /** UCS-2 bytes of `s` plus a terminating NUL. */

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DaemonClient } from '../src/daemon/client.js';
+import { getPayloadSizeRequest } from '../src/client/requests.js';
+import { VariableService } from '../src/service/variable-service.js';
+import type { Trace } from './replay.js';
+import { summary, fmt, line, nowNs } from './stats.js';
+
+const CLI = resolve(process.cwd(), 'dist/src/cli/main.js');
+
+async function startDaemon(args: string[], dir: string): Promise<{ child: ChildProcess; socket: string }> {
+  const socket = join(dir, 'data.sock');
+  const child = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--log-level', 'silent', '--rate', '0', '--max-connections', '2000', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!existsSync(socket)) throw new Error('daemon did not start');
+  return { child, socket };
+}
+
+async function stopDaemon(child: ChildProcess): Promise<void> {
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+function rssKiB(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** One connection replays its trace(s) until `budget` requests are done; latencies in µs. */
+async function drive(client: DaemonClient, trace: Trace, budget: number, lat: number[]): Promise<number> {
+  let n = 0;
+  while (n < budget) {
+    for (const rec of trace.records) {
+      if (n >= budget) break;
+      if (rec.type === 'reset') { await client.reset(); continue; }
+      if (rec.type !== 'request') continue;
+      const a = nowNs();
+      await client.process(rec.bytes, 65536);
+      lat.push(Number(nowNs() - a) / 1000);
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * (issue 6, bench) Requests/s and latency through the daemon (a child process,
+ * Unix socket, one VM per connection, memory-backed VMs so the figure is the
+ * protocol + service and not the disk — durable-write cost is bench (b)) with 1
+ * and 100 connections replaying the traces, next to in-process replay of the
+ * same traffic; then resident memory per idle VM with 100 and 1000 VMs loaded
+ * from --state-dir stores.
+ */
+export async function benchDaemon(traces: Trace[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'uefi-vars-dbench-'));
+  const usable = traces.filter((t) => t.initial.length === 0 && t.size === undefined);
+  try {
+    // In-process reference: the same traffic, one service per trace, no sockets.
+    {
+      let n = 0;
+      const a = nowNs();
+      for (const t of usable) {
+        const svc = await VariableService.create({});
+        for (const rec of t.records) {
+          if (rec.type === 'reset') await svc.reset();
+          else if (rec.type === 'request') { await svc.process(rec.bytes, 65536); n++; }
+        }
+      }
+      const s = Number(nowNs() - a) / 1e9;
+      line('in-process replay of the same traffic: requests/s', fmt(n / s, 0));
+    }
+    const { child, socket } = await startDaemon(['--memory'], dir);
+    try {
+      // Two mixes: firmware boots (the cold-boot traces: what VMs actually send), and
+      // every trace (conformance corner cases with 64 KiB buffers, 32K-character names
+      // and PKCS#7 verifications included).
+      const boots = usable.filter((t) => /cold-boot/.test(t.name));
+      for (const [mix, pool] of [['boot traces', boots], ['all traces', usable]] as const) {
+        for (const conns of [1, 100]) {
+          const clients = await Promise.all(Array.from({ length: conns }, (_, i) => DaemonClient.connect(socket, `bench-${mix.length}-${conns}-${i}`)));
+          const lat: number[] = [];
+          const budget = conns === 1 ? 10000 : 1000;
+          const a = nowNs();
+          const counts = await Promise.all(clients.map((c, i) => drive(c, pool[i % pool.length]!, budget, lat)));
+          const secs = Number(nowNs() - a) / 1e9;
+          await Promise.all(clients.map((c) => c.close()));
+          const total = counts.reduce((x, y) => x + y, 0);
+          const s = summary(lat);
+          line(`daemon, ${mix}, ${conns} conn: requests/s`, fmt(total / secs, 0));
+          line(`daemon, ${mix}, ${conns} conn: latency µs p50 / p99`, `${fmt(s.p50, 1)} / ${fmt(s.p99, 1)}`);
+        }
+      }
+    } finally {
+      await stopDaemon(child);
+    }
+    // Memory per idle VM, with real stores.
+    for (const vms of [100, 1000]) {
+      const sd = join(dir, `state-${vms}`);
+      const d = await startDaemon(['--state-dir', sd], dir);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const before = rssKiB(d.child.pid!);
+        for (let i = 0; i < vms; i += 50) {
+          await Promise.all(Array.from({ length: Math.min(50, vms - i) }, async (_, k) => {
+            const c = await DaemonClient.connect(d.socket, `vm-${i + k}`);
+            await c.process(getPayloadSizeRequest(), 65536);
+            await c.close();
+          }));
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        const after = rssKiB(d.child.pid!);
+        const files = readdirSync(sd).filter((f) => f.endsWith('.json'));
+        const storeBytes = files.reduce((x, f) => x + statSync(join(sd, f)).size, 0) / files.length;
+        const perVm = ((after - before) * 1024) / vms;
+        line(`idle VMs loaded: ${vms}; RSS before / after (MiB)`, `${fmt(before / 1024, 1)} / ${fmt(after / 1024, 1)}`);
+        line(`memory per idle VM (bytes), store file ${fmt(storeBytes, 0)} B`, `${fmt(perVm, 0)} (target <= ${fmt(2 * storeBytes + 65536, 0)})`);
+      } finally {
+        await stopDaemon(d.child);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
