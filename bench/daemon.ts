@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,10 +19,37 @@ async function startDaemon(args: string[], dir: string): Promise<{ child: ChildP
   return { child, socket };
 }
 
+function scrape(apiSocket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath: apiSocket, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Cumulative request-duration histogram (all functions), bucket bound → count. */
+function durationBuckets(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^uefi_vars_request_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+)/gm)) {
+    out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
 async function stopDaemon(child: ChildProcess): Promise<void> {
   const done = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await done;
+}
+
+/** CPU seconds (user + system) the process has used so far (/proc, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function rssKiB(pid: number): number {
@@ -72,7 +100,8 @@ export async function benchDaemon(traces: Trace[]): Promise<void> {
       const s = Number(nowNs() - a) / 1e9;
       line('in-process replay of the same traffic: requests/s', fmt(n / s, 0));
     }
-    const { child, socket } = await startDaemon(['--memory'], dir);
+    const api = join(dir, 'api.sock');
+    const { child, socket } = await startDaemon(['--memory', '--api', api], dir);
     try {
       // Two mixes: firmware boots (the cold-boot traces: what VMs actually send), and
       // every trace (conformance corner cases with 64 KiB buffers, 32K-character names
@@ -83,6 +112,8 @@ export async function benchDaemon(traces: Trace[]): Promise<void> {
           const clients = await Promise.all(Array.from({ length: conns }, (_, i) => DaemonClient.connect(socket, `bench-${mix.length}-${conns}-${i}`)));
           const lat: number[] = [];
           const budget = conns === 1 ? 10000 : 1000;
+          const before = durationBuckets(await scrape(api));
+          const cpu0 = cpuSeconds(child.pid!);
           const a = nowNs();
           const counts = await Promise.all(clients.map((c, i) => drive(c, pool[i % pool.length]!, budget, lat)));
           const secs = Number(nowNs() - a) / 1e9;
@@ -90,7 +121,17 @@ export async function benchDaemon(traces: Trace[]): Promise<void> {
           const total = counts.reduce((x, y) => x + y, 0);
           const s = summary(lat);
           line(`daemon, ${mix}, ${conns} conn: requests/s`, fmt(total / secs, 0));
-          line(`daemon, ${mix}, ${conns} conn: latency µs p50 / p99`, `${fmt(s.p50, 1)} / ${fmt(s.p99, 1)}`);
+          line(`daemon, ${mix}, ${conns} conn: round trip µs p50 / p99`, `${fmt(s.p50, 1)} / ${fmt(s.p99, 1)}`);
+          // Inside the daemon (request frame in → reply frame out), from its own histogram:
+          // with N closed-loop connections the round trip also holds the wait behind the
+          // other N−1 (Little's law: mean round trip = N / throughput).
+          const cpu = cpuSeconds(child.pid!) - cpu0;
+          line(`daemon, ${mix}, ${conns} conn: daemon CPU µs per request (one core's capacity)`, `${fmt((cpu * 1e6) / total, 1)} (${fmt(total / cpu, 0)} req/s)`);
+          const after = durationBuckets(await scrape(api));
+          const d = (le: string): number => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+          const all = d('+Inf');
+          const p99 = ['0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1'].find((le) => d(le) >= 0.99 * all);
+          line(`daemon, ${mix}, ${conns} conn: in-daemon time, <= 1 ms / p99 bucket`, `${fmt((100 * d('0.001')) / all, 2)}% / <= ${p99 ? Number(p99) * 1e6 : '>100000'} µs`);
         }
       }
     } finally {
