@@ -1,3 +1,4 @@
+import { encodeName } from '../wire/ucs2.js';
 import { type GuidText, guidAt, writeGuid } from '../wire/guid.js';
 import type { PolicyReason } from './reasons.js';
 
@@ -183,23 +184,12 @@ export interface EntryFields {
   lockType: number;
 }
 
-/** UCS-2 bytes of `s` and a NUL. */
-function ucs2z(s: string): Uint8Array {
-  const out = new Uint8Array(2 * s.length + 2);
-  for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
-    out[2 * i] = u & 0xff;
-    out[2 * i + 1] = u >>> 8;
-  }
-  return out;
-}
-
 /**
  * Encode a policy without a lock sub-structure, as edk2 CreateBasicVariablePolicy
  * does (padding zeroed). Returns undefined when the entry would not fit the u16 Size.
  */
 export function encodeBasicEntry(f: EntryFields): Uint8Array | undefined {
-  const nameBytes = f.name === undefined ? new Uint8Array(0) : ucs2z(f.name);
+  const nameBytes = f.name === undefined ? new Uint8Array(0) : encodeName(f.name);
   const size = ENTRY_HEADER_SIZE + nameBytes.length;
   if (size > MAX_ENTRY_SIZE) return undefined;
   const out = new Uint8Array(size);
