@@ -1,3 +1,4 @@
+import type { ServiceOptions } from '../service/options.js';
 /** Tiny argument parser: positionals plus `--flag` / `--key value` options. */
 export interface ParsedArgs {
   positional: string[];
@@ -41,23 +42,36 @@ export function intOption(p: ParsedArgs, key: string): number | undefined {
 
 /** Device options shared by several commands (DESIGN.md CLI contract). */
 export const DEVICE_VALUE_OPTIONS = ['size', 'buffer-size'] as const;
-export const DEVICE_FLAG_OPTIONS = ['force-secure-boot', 'disable-custom-mode'] as const;
+export const DEVICE_FLAG_OPTIONS = [
+  'force-secure-boot', 'disable-custom-mode',
+  // the contested rules (docs/deviations.md, "Switches")
+  'allow-unsigned-pk', 'allow-pk-signed-db', 'allow-kek-signed-kek-append', 'edk2-varcheck',
+] as const;
 
 export interface DeviceOptions {
   size?: number;
-  forceSecureBoot: boolean;
-  disableCustomMode: boolean;
   bufferSize: number;
+  /** Everything that goes into ServiceOptions. */
+  service: Partial<ServiceOptions>;
+}
+
+/** ServiceOptions from the device flags (shared by set, delete, replay and serve). */
+export function serviceOptions(p: ParsedArgs): Partial<ServiceOptions> {
+  const size = intOption(p, 'size');
+  return {
+    ...(size !== undefined ? { size } : {}),
+    forceSecureBoot: p.flags.has('force-secure-boot'),
+    disableCustomMode: p.flags.has('disable-custom-mode'),
+    requireSelfSignedPk: !p.flags.has('allow-unsigned-pk'),
+    allowPkSignedDb: p.flags.has('allow-pk-signed-db'),
+    allowKekSignedKekAppend: p.flags.has('allow-kek-signed-kek-append'),
+    edk2VarCheck: p.flags.has('edk2-varcheck'),
+  };
 }
 
 export function deviceOptions(p: ParsedArgs): DeviceOptions {
   const size = intOption(p, 'size');
   const bufferSize = intOption(p, 'buffer-size') ?? 65536;
   if (bufferSize > 65536) throw new UsageError('--buffer-size is at most 65536 (QEMU clamps it there)');
-  return {
-    ...(size !== undefined ? { size } : {}),
-    forceSecureBoot: p.flags.has('force-secure-boot'),
-    disableCustomMode: p.flags.has('disable-custom-mode'),
-    bufferSize,
-  };
+  return { ...(size !== undefined ? { size } : {}), bufferSize, service: serviceOptions(p) };
 }

@@ -37,11 +37,7 @@ export async function guestCall(storePath: string, request: Uint8Array, call: Ca
   if (store.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
   const svc = await VariableService.create({
     variables: store.variables,
-    options: {
-      ...(dev.size !== undefined ? { size: dev.size } : {}),
-      forceSecureBoot: dev.forceSecureBoot,
-      disableCustomMode: dev.disableCustomMode,
-    },
+    options: dev.service,
   });
   if (call.customMode) {
     const r = await svc.process(setVariableRequest({ name: 'CustomMode', guid: Guids.customModeEnable, attributes: Attr.NV | Attr.BS, data: Uint8Array.of(1) }), dev.bufferSize);

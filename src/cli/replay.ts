@@ -35,7 +35,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     const variables = initial ? (await loadStoreFile(initial)).variables : [];
     const svc = await VariableService.create({
       variables,
-      options: { ...(dev.size !== undefined ? { size: dev.size } : {}), forceSecureBoot: dev.forceSecureBoot, disableCustomMode: dev.disableCustomMode },
+      options: dev.service,
     });
     const via = p.values.get('via') ?? 'service';
     if (via !== 'service' && via !== 'dma' && via !== 'pio') throw new UsageError(`--via is service, dma or pio, got ${JSON.stringify(via)}`);

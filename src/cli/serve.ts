@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, intOption, UsageError, type ParsedArgs } from './args.js';
+import { parseArgs, intOption, UsageError, serviceOptions, DEVICE_FLAG_OPTIONS, type ParsedArgs } from './args.js';
 import { Exit, err } from './io.js';
 import { Daemon, type DaemonConfig } from '../daemon/server.js';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../daemon/logging.js';
@@ -12,7 +12,7 @@ const VALUE_OPTIONS = [
   'store', 'state-dir', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
   'rate', 'burst', 'max-in-flight', 'max-connections',
 ] as const;
-const FLAG_OPTIONS = ['force-secure-boot', 'disable-custom-mode', 'use-pio', 'memory'] as const;
+const FLAG_OPTIONS = [...DEVICE_FLAG_OPTIONS, 'use-pio', 'memory'] as const;
 
 /**
  * `uefi-vars serve`: run the daemon until SIGTERM or SIGINT, then stop
@@ -72,7 +72,6 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
   const level = p.values.get('log-level') ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const size = intOption(p, 'size');
   const apiPort = intOption(p, 'api-port');
   if (apiPort !== undefined && apiPort > 65535) throw new UsageError('--api-port must be 0..65535');
   const tokenFile = p.values.get('api-token-file');
@@ -94,11 +93,7 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
     ...(activated.api !== undefined ? { apiFd: activated.api } : apiSocketPath !== undefined ? { apiSocketPath } : {}),
     ...(apiPort !== undefined ? { apiPort } : {}),
     ...(apiToken !== undefined ? { apiToken } : {}),
-    options: {
-      ...(size !== undefined ? { size } : {}),
-      forceSecureBoot: p.flags.has('force-secure-boot'),
-      disableCustomMode: p.flags.has('disable-custom-mode'),
-    },
+    options: serviceOptions(p),
     usePio: p.flags.has('use-pio'),
     rateLimit: { ratePerSecond, burst },
     limits: { maxInFlightPerVm },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers/cli.js';
+import { cli, tempDir, SHARED } from '../helpers/cli.js';
 import { decodeQemuJson } from '../../src/persist/json-qemu.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 
@@ -124,4 +124,25 @@ test('print lists variables and the Secure Boot state; --json is machine-readabl
   assert.match(r.stdout, /mode: setup/);
   const j = JSON.parse(cli('print', store, '--json').stdout) as { variables: { name: string; size: number }[] };
   assert.deepEqual(j.variables.map((v) => [v.name, v.size]), [['Boot0000', 2]]);
+});
+
+test('--allow-unsigned-pk: a PK enrolled in Setup Mode without a signature is accepted only with the switch', (t) => {
+  const dir = tempDir(t);
+  const store = storeWith(dir);
+  // EFI_VARIABLE_AUTHENTICATION_2 with an empty PKCS#7 (dwLength 24), then a PK list from the Debian cert.
+  const der = readFileSync(join(SHARED, 'vectors/certs/distro/DebianUEFISecureBootPKKEK.der'));
+  const head = Buffer.alloc(40);
+  head.writeUInt16LE(2026, 0); head[2] = 1; head[3] = 1;
+  head.writeUInt32LE(24, 16); head.writeUInt16LE(0x0200, 20); head.writeUInt16LE(0x0ef1, 22);
+  Buffer.from('9dd2af4adf68ee498aa9347d375665a7', 'hex').copy(head, 24);
+  const list = Buffer.alloc(28 + 16);
+  Buffer.from('a159c0a5e494a74a87b5ab155c2bf072', 'hex').copy(list, 0);
+  list.writeUInt32LE(28 + 16 + der.length, 16); list.writeUInt32LE(16 + der.length, 24);
+  const f = join(dir, 'pk.bin');
+  writeFileSync(f, Buffer.concat([head, list, der]));
+  assert.equal(cli('set', store, 'PK', 'global', '0x27', '--data-file', f).lines[0], 'EFI_SECURITY_VIOLATION');
+  assert.equal(cli('set', store, 'PK', 'global', '0x27', '--data-file', f, '--allow-unsigned-pk').lines[0], 'EFI_SUCCESS');
+  const printed = cli('print', store).stdout;
+  assert.match(printed, /mode: user/);
+  assert.match(printed, /PK: .*Debian UEFI Secure Boot/);
 });

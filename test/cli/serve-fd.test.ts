@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, SHARED, cli, tempDir } from '../helpers/cli.js';
+import { DaemonClient } from '../../src/daemon/client.js';
+import { setVariableRequest, replyStatus } from '../../src/client/requests.js';
+import { decodeEdk2Fd } from '../../src/persist/edk2-fd.js';
+import { nameKey } from '../../src/wire/ucs2.js';
+
+test('serve works directly on an OVMF .fd store: guest writes land in the flash image, which stays a valid .fd of the same size', async (t) => {
+  const dir = tempDir(t);
+  const fd = join(dir, 'vars.fd');
+  copyFileSync(join(SHARED, 'vectors/varstores/ovmf/OVMF_VARS_4M.ms.fd'), fd);
+  const size = readFileSync(fd).length;
+  const socket = join(dir, 'd.sock');
+  const child = spawn(process.execPath, [CLI, 'serve', '--store', fd, '--socket', socket, '--log-level', 'silent'], { stdio: 'ignore' });
+  t.after(() => { child.kill('SIGKILL'); });
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
+  const c = await DaemonClient.connect(socket, 'default');
+  const r = await c.process(setVariableRequest({ name: 'FromGuest', guid: '5d3f6b4e-7a8c-4c2b-9e1f-0a1b2c3d4e5f', attributes: 7, data: Uint8Array.of(1, 2, 3) }), 65536);
+  assert.equal(replyStatus(r.reply!), 0n);
+  await c.close();
+  const exited = new Promise((res) => child.once('exit', res));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const image = new Uint8Array(readFileSync(fd));
+  assert.equal(image.length, size);
+  const { variables } = decodeEdk2Fd(image);
+  assert.deepEqual([...variables.find((v) => nameKey(v.name) === 'FromGuest')!.data], [1, 2, 3]);
+  assert.ok(variables.some((v) => nameKey(v.name) === 'PK'), 'the keys are still there');
+  assert.equal(cli('print', fd).code, 0);
+});
