@@ -242,19 +242,22 @@ async function verifySignerSignature(certData: Uint8Array, content: Uint8Array):
 }
 
 /**
- * Per-verification state of the trust walk: the remaining certificate-signature checks
- * and each certificate's canonical subject/issuer, computed once. Nothing outlives one
- * call, so a guest cannot grow it.
+ * Per-verification state of the trust walk: the remaining certificate-signature checks.
+ * Canonical names live in a WeakMap beside the bounded certificate cache, so they go
+ * when their certificate does and a guest cannot grow them.
  */
+const canonicalNames = new WeakMap<ParsedCert, { subject: string; issuer: string }>();
+
 class Walk {
   private left: number = PKCS7_LIMITS.maxSignatureChecks;
-  private readonly names = new Map<ParsedCert, { subject: string; issuer: string }>();
   take(): boolean { return this.left-- > 0; }
   private keys(c: ParsedCert): { subject: string; issuer: string } {
-    let k = this.names.get(c);
+    // Parsed certificates are cached and immutable (x509.ts), so their canonical
+    // names are computed once per certificate, not once per verification.
+    let k = canonicalNames.get(c);
     if (!k) {
       k = { subject: nameKey(subjectDer(c.cert)), issuer: nameKey(issuerDer(c.cert)) };
-      this.names.set(c, k);
+      canonicalNames.set(c, k);
     }
     return k;
   }

@@ -1,4 +1,4 @@
-import { toHex } from '../wire/hex.js';
+import { binaryString } from '../wire/hex.js';
 import {
   SignatureTypes, encodeSignatureLists, parseSignatureLists, scanSignatureLists, type SignatureList,
 } from '../wire/siglist.js';
@@ -66,7 +66,8 @@ export function checkSignatureListFormat(variable: 'PK' | 'KEK' | 'db' | 'dbx' |
 
 /** Identity of one EFI_SIGNATURE_DATA within lists of one (type, SignatureSize). */
 function entryKey(type: string, signatureSize: number, owner: string, data: Uint8Array): string {
-  return `${type}/${signatureSize}/${owner}/${toHex(data)}`;
+  // The data as a binary string: same identity as hex, at a fraction of the cost.
+  return `${type}/${signatureSize}/${owner}/` + binaryString(data);
 }
 
 /**

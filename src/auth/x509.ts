@@ -129,8 +129,23 @@ function bitLength(b: Uint8Array): number {
   return (b.length - 1) * 8 + (32 - Math.clz32(b[0]!));
 }
 
+/**
+ * Derived per-certificate values, kept as long as the (cached, immutable)
+ * certificate object lives: its RSA key and the imported WebCrypto keys.
+ */
+const rsaKeys = new WeakMap<Certificate, RsaKey | null>();
+const importedKeys = new WeakMap<RsaKey, Map<HashName, Promise<CryptoKey>>>();
+
 /** The RSA public key of a certificate (rsaEncryption SPKI), or undefined for any other key. */
 export function rsaPublicKey(cert: Certificate): RsaKey | undefined {
+  const known = rsaKeys.get(cert);
+  if (known !== undefined) return known ?? undefined;
+  const k = readRsaPublicKey(cert);
+  rsaKeys.set(cert, k ?? null);
+  return k;
+}
+
+function readRsaPublicKey(cert: Certificate): RsaKey | undefined {
   try {
     const spki = cert.subjectPublicKeyInfo;
     if (spki.algorithm.algorithmId !== OID_RSA_ENCRYPTION) return undefined;
@@ -163,6 +178,18 @@ function base64url(b: Uint8Array): string {
 
 /** Import an RSA key for RSASSA-PKCS1-v1_5 verification with WebCrypto. */
 export function importRsaVerifyKey(key: RsaKey, hash: HashName): Promise<CryptoKey> {
+  let byHash = importedKeys.get(key);
+  if (!byHash) { byHash = new Map(); importedKeys.set(key, byHash); }
+  let p = byHash.get(hash);
+  if (!p) {
+    p = importJwk(key, hash);
+    byHash.set(hash, p);
+    p.catch(() => byHash!.delete(hash));
+  }
+  return p;
+}
+
+function importJwk(key: RsaKey, hash: HashName): Promise<CryptoKey> {
   const jwk: JsonWebKey = { kty: 'RSA', n: base64url(key.modulus), e: base64url(key.exponent), ext: true };
   return globalThis.crypto.subtle.importKey('jwk', jwk, { name: 'RSASSA-PKCS1-v1_5', hash }, false, ['verify']);
 }

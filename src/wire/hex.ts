@@ -44,3 +44,12 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
 }
+
+/** The bytes as a string of char codes 0-255: a cheap exact identity for map keys. */
+export function binaryString(b: Uint8Array): string {
+  const CHUNK = 8192;
+  if (b.length <= CHUNK) return String.fromCharCode.apply(null, b as unknown as number[]);
+  let out = '';
+  for (let i = 0; i < b.length; i += CHUNK) out += String.fromCharCode.apply(null, b.subarray(i, i + CHUNK) as unknown as number[]);
+  return out;
+}

@@ -89,13 +89,14 @@ function listAt(data: Uint8Array, off: number, h: RawHeader): SignatureList {
   const entries: SignatureList['entries'] = [];
   for (let i = 0; i < count; i++) {
     const at = first + i * h.signatureSize;
-    entries.push({ owner: guidAt(data, at), data: data.slice(at + GUID_SIZE, at + h.signatureSize) });
+    // Views, not copies: a 443-entry dbx would otherwise allocate 443 ArrayBuffers per parse.
+    entries.push({ owner: guidAt(data, at), data: data.subarray(at + GUID_SIZE, at + h.signatureSize) });
   }
   return {
     type: h.type,
     headerSize: h.headerSize,
     signatureSize: h.signatureSize,
-    header: data.slice(headerStart, headerStart + h.headerSize),
+    header: data.subarray(headerStart, headerStart + h.headerSize),
     entries,
   };
 }
