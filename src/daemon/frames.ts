@@ -231,9 +231,23 @@ export function decodeMmRequest(p: Uint8Array): MmRequest {
 
 export interface MmReply { deviceStatus: number; reason: string | undefined; reply: Uint8Array | undefined }
 
+/** Reasons are a small fixed vocabulary (named reasons): encode each once. */
+const encodedReasons = new Map<string, Uint8Array>();
+const EMPTY = new Uint8Array(0);
+
+function reasonBytes(reason: string | undefined): Uint8Array {
+  if (!reason) return EMPTY;
+  let r = encodedReasons.get(reason);
+  if (!r) {
+    r = ascii.encode(reason.slice(0, MAX_REASON_LENGTH));
+    if (encodedReasons.size < 1024) encodedReasons.set(reason, r);
+  }
+  return r;
+}
+
 export function encodeMmReply(deviceStatus: number, reply: Uint8Array | undefined, reason: string | undefined): Uint8Array {
-  const r = ascii.encode((reason ?? '').slice(0, MAX_REASON_LENGTH));
-  return encodeFrame(FrameType.MM_REPLY, Uint8Array.of(deviceStatus & 0xff, r.length), r, reply ?? new Uint8Array(0));
+  const r = reasonBytes(reason);
+  return encodeFrame(FrameType.MM_REPLY, Uint8Array.of(deviceStatus & 0xff, r.length), r, reply ?? EMPTY);
 }
 
 export function decodeMmReply(p: Uint8Array): MmReply {
