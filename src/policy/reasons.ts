@@ -38,6 +38,10 @@ export const PolicyReasons = {
   'name-malformed': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
   'too-many-wildcards': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
   'duplicate-policy': { status: EfiStatus.ALREADY_STARTED },
+  // Our bound on the table (QEMU and edk2 grow it until allocation fails, edk2 then
+  // answers EFI_OUT_OF_RESOURCES): a guest cannot balloon the service or make every
+  // SetVariable scan an unbounded list.
+  'policy-table-full': { status: EfiStatus.OUT_OF_RESOURCES, deviation: true },
 
   // DUMP (edk2 pagination; QEMU answers EFI_UNSUPPORTED)
   'dump-too-short': { status: EfiStatus.INVALID_PARAMETER, deviation: true },

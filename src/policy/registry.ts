@@ -12,8 +12,18 @@ export function addPolicy(s: PolicyState, raw: Uint8Array): PolicyReason | undef
   const entry = validateEntry(raw);
   if (typeof entry === 'string') return entry;
   if (s.entries.some((e) => sameTarget(e, entry))) return 'duplicate-policy';
+  if (s.entries.length >= POLICY_TABLE_LIMITS.entries || tableSize(s.entries) + raw.length > POLICY_TABLE_LIMITS.bytes) return 'policy-table-full';
   s.entries.push(entry);
   return undefined;
+}
+
+/** OVMF registers about a dozen policies per boot; these bounds leave ample room. */
+export const POLICY_TABLE_LIMITS = { entries: 1024, bytes: 256 * 1024 } as const;
+
+function tableSize(entries: readonly PolicyEntry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.raw.length;
+  return n;
 }
 
 /** The concatenated table, as DUMP returns it (edk2 DumpVariablePolicy). */
