@@ -2,7 +2,7 @@ import * as asn1js from 'asn1js';
 import { IssuerAndSerialNumber, SignerInfo } from 'pkijs';
 import { bytesEqual, concatBytes } from '../wire/hex.js';
 import {
-  DER_LIMITS, bufferSource, certificateFromNode, commonName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
+  DER_LIMITS, bufferSource, commonName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
   rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
 } from './x509.js';
 
@@ -64,97 +64,138 @@ const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, re
 
 interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[]; digestAlgorithms: string[] }
 
-/**
- * DER, not just BER: every constructed value's children must fill exactly its
- * declared length. asn1js lets children run past their parent; OpenSSL's
- * d2i_PKCS7 (edk2 Pkcs7Verify) refuses that, so do we. Bounded by DER_LIMITS.
- */
-function lengthsExact(node: asn1js.AsnType, depth = 0): boolean {
-  if (depth > DER_LIMITS.maxDepth) return false;
-  if (!(node instanceof asn1js.Constructed) && !(node.idBlock.isConstructed)) return true;
-  const block = node.valueBlock as { value?: asn1js.AsnType[] };
-  const kids = block.value;
-  if (!Array.isArray(kids)) return true;
-  if (node.lenBlock.isIndefiniteForm) return false; // DER has no indefinite lengths
-  let sum = 0;
-  for (const k of kids) {
-    sum += k.valueBeforeDecodeView.length;
-    if (!lengthsExact(k, depth + 1)) return false;
-  }
-  return sum === node.lenBlock.length;
-}
-
 function isContext(node: asn1js.AsnType, tag: number): boolean {
   return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
 }
+
+/** One TLV: where it starts, where its contents start, where it ends. */
+interface Tlv { tag: number; start: number; body: number; end: number }
+
+/**
+ * DER framing, read byte by byte (no crypto, no values): the TLV at `off`, whose
+ * encoding must fit in [off, limit). Low tag numbers only (SignedData uses no
+ * others); definite lengths only — DER has no indefinite form.
+ */
+function tlvAt(b: Uint8Array, off: number, limit: number): Tlv | undefined {
+  if (off + 2 > limit) return undefined;
+  const tag = b[off]!;
+  if ((tag & 0x1f) === 0x1f) return undefined;
+  let len = b[off + 1]!;
+  let body = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || body + n > limit) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[body + i]!;
+    body += n;
+  }
+  if (body + len > limit) return undefined;
+  return { tag, start: off, body, end: body + len };
+}
+
+/** The children of a constructed TLV; they must fill its contents exactly. */
+function childrenOf(b: Uint8Array, t: Tlv, max = 4096): Tlv[] | undefined {
+  const out: Tlv[] = [];
+  for (let off = t.body; off < t.end;) {
+    const c = tlvAt(b, off, t.end);
+    if (!c || out.length >= max) return undefined;
+    out.push(c);
+    off = c.end;
+  }
+  return out;
+}
+
+/**
+ * DER, not just BER: every constructed value's children fill exactly its declared
+ * length, all the way down. asn1js lets children run past their parent; OpenSSL's
+ * d2i_PKCS7 (edk2 Pkcs7Verify) refuses that, so do we. Bounded by DER_LIMITS.
+ */
+function framingExact(b: Uint8Array, t: Tlv, depth = 0, budget = { nodes: DER_LIMITS.maxNodes }): boolean {
+  if (depth > DER_LIMITS.maxDepth || --budget.nodes < 0) return false;
+  if ((t.tag & 0x20) === 0) return true;
+  const kids = childrenOf(b, t);
+  if (!kids) return false;
+  for (const k of kids) if (!framingExact(b, k, depth + 1, budget)) return false;
+  return true;
+}
+
+/** Decode a small DER piece with asn1js (the SignerInfo, the digest set). */
+function berNode(b: Uint8Array, t: Tlv): asn1js.AsnType | undefined {
+  const asn = asn1js.fromBER(b.subarray(t.start, t.end), DER_LIMITS);
+  return asn.offset === t.end - t.start ? asn.result : undefined;
+}
+
+const SIGNED_DATA_OID_DER = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02);
+const TAG = { INTEGER: 0x02, OID: 0x06, SEQUENCE: 0x30, SET: 0x31, CTX0: 0xa0, CTX1: 0xa1 } as const;
 
 /**
  * Decode CertData. edk2 WrapPkcs7Data accepts a ContentInfo{signedData} as is and
  * wraps anything else, so both shapes are valid; QEMU's copy of that test is broken
  * (spec §4.2 [BUG]) and we follow edk2. Trailing bytes after the DER are rejected:
  * dwLength delimits CertData exactly.
+ *
+ * The SignedData layout is read from its DER framing; asn1js/pkijs decode only the
+ * SignerInfo, the digest set and certificates not seen before (x509.ts caches them
+ * by their bytes) — decoding the whole structure with asn1js cost ~1.7 ms a payload.
  */
 function parsePkcs7(certData: Uint8Array): Parsed | Failure {
-  const asn = asn1js.fromBER(certData, DER_LIMITS);
-  if (asn.offset === -1) return fail('malformed', `not DER: ${asn.result.error || 'decode error'}`);
-  if (asn.offset !== certData.length) return fail('malformed', `${certData.length - asn.offset} bytes after the PKCS#7 DER`);
-  if (!lengthsExact(asn.result)) return fail('malformed', 'a length does not match its contents (not DER)');
-  let sd: asn1js.AsnType = asn.result;
-  if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'PKCS#7 is not a SEQUENCE');
-  const top = sd.valueBlock.value;
-  if (top[0] instanceof asn1js.ObjectIdentifier) {
+  const top = tlvAt(certData, 0, certData.length);
+  if (!top) return fail('malformed', 'not DER: the outer length does not fit');
+  if (top.end !== certData.length) return fail('malformed', `${certData.length - top.end} bytes after the PKCS#7 DER`);
+  if (!framingExact(certData, top)) return fail('malformed', 'a length does not match its contents (not DER)');
+  if (top.tag !== TAG.SEQUENCE) return fail('malformed', 'PKCS#7 is not a SEQUENCE');
+  let sd = top;
+  const outer = childrenOf(certData, top)!;
+  if (outer[0]?.tag === TAG.OID) {
     // ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY }
-    if (top[0].getValue() !== OID_SIGNED_DATA) return fail('malformed', `ContentInfo type ${top[0].getValue()} is not signedData`);
-    const inner = top[1];
-    if (top.length !== 2 || !inner || !isContext(inner, 0) || !(inner instanceof asn1js.Constructed) ||
-        inner.valueBlock.value.length !== 1) {
-      return fail('malformed', 'ContentInfo without a [0] SignedData');
-    }
-    sd = inner.valueBlock.value[0]!;
-    if (!(sd instanceof asn1js.Sequence)) return fail('malformed', 'SignedData is not a SEQUENCE');
+    const oid = certData.subarray(outer[0].body, outer[0].end);
+    if (!bytesEqual(oid, SIGNED_DATA_OID_DER)) return fail('malformed', `ContentInfo type is not signedData (${OID_SIGNED_DATA})`);
+    const inner = outer[1] && outer[1].tag === TAG.CTX0 ? childrenOf(certData, outer[1])! : [];
+    if (outer.length !== 2 || inner.length !== 1) return fail('malformed', 'ContentInfo without a [0] SignedData');
+    sd = inner[0]!;
+    if (sd.tag !== TAG.SEQUENCE) return fail('malformed', 'SignedData is not a SEQUENCE');
   }
   // SignedData ::= SEQUENCE { version INTEGER, digestAlgorithms SET, encapContentInfo
   //   SEQUENCE, certificates [0] IMPLICIT OPTIONAL, crls [1] IMPLICIT OPTIONAL, signerInfos SET }
-  // (RFC 5652 §5.1). Only the field layout is read here; the certificates and the
-  // SignerInfo are decoded by pkijs. Going through pkijs' SignedData would schema-match
-  // every certificate twice, which is most of the cost of a verification.
-  const fields = sd.valueBlock.value;
+  // (RFC 5652 §5.1).
+  const fields = childrenOf(certData, sd)!;
   let i = 0;
-  const digestSet = fields[1];
-  if (!(fields[i++] instanceof asn1js.Integer) || !(digestSet instanceof asn1js.Set)) return fail('malformed', 'SignedData version/digestAlgorithms');
-  i++;
+  const version = fields[i++], digestSet = fields[i++], encap = fields[i++];
+  if (version?.tag !== TAG.INTEGER || digestSet?.tag !== TAG.SET) return fail('malformed', 'SignedData version/digestAlgorithms');
+  if (encap?.tag !== TAG.SEQUENCE || childrenOf(certData, encap)![0]?.tag !== TAG.OID) return fail('malformed', 'SignedData encapContentInfo');
+  let certSet: Tlv | undefined;
+  if (fields[i]?.tag === TAG.CTX0) certSet = fields[i++];
+  if (fields[i]?.tag === TAG.CTX1) i++;
+  const infos = fields[i++];
+  if (infos?.tag !== TAG.SET || i !== fields.length) return fail('malformed', 'SignedData signerInfos');
   // RFC 5652 §5.1: the digest algorithms the signers use; OpenSSL refuses a signer whose digest is not listed.
+  const digestNode = berNode(certData, digestSet);
+  if (!(digestNode instanceof asn1js.Set)) return fail('malformed', 'SignedData digestAlgorithms');
   const digestAlgorithms: string[] = [];
-  for (const alg of digestSet.valueBlock.value) {
+  for (const alg of digestNode.valueBlock.value) {
     const oid = alg instanceof asn1js.Sequence ? alg.valueBlock.value[0] : undefined;
     if (oid instanceof asn1js.ObjectIdentifier) digestAlgorithms.push(oid.getValue());
   }
-  const encap = fields[i++];
-  if (!(encap instanceof asn1js.Sequence) || !(encap.valueBlock.value[0] instanceof asn1js.ObjectIdentifier)) return fail('malformed', 'SignedData encapContentInfo');
-  let certSet: asn1js.AsnType | undefined;
-  if (fields[i] && isContext(fields[i]!, 0)) certSet = fields[i++];
-  if (fields[i] && isContext(fields[i]!, 1)) i++;
-  const infos = fields[i++];
-  if (!(infos instanceof asn1js.Set) || i !== fields.length) return fail('malformed', 'SignedData signerInfos');
-  if (certSet && !(certSet instanceof asn1js.Constructed)) return fail('malformed', 'SignedData certificates');
-  const certNodes = certSet instanceof asn1js.Constructed ? certSet.valueBlock.value : [];
+  const certNodes = certSet ? childrenOf(certData, certSet)! : [];
   if (certNodes.length > PKCS7_LIMITS.maxCertificates) {
     return fail('malformed', `${certNodes.length} certificates (limit ${PKCS7_LIMITS.maxCertificates})`);
   }
   const certs: ParsedCert[] = [];
   for (const node of certNodes) {
     // CertificateChoices other than a plain Certificate (attribute / other formats) play no part in trust.
-    if (!(node instanceof asn1js.Sequence)) continue;
-    const c = certificateFromNode(node);
+    if (node.tag !== TAG.SEQUENCE) continue;
+    const c = parseCertificate(certData.subarray(node.start, node.end));
     if (!c) return fail('malformed', 'an embedded certificate does not decode');
     certs.push(c);
   }
   // edk2 Pkcs7Verify requires exactly one signer; decide that before decoding any, so
   // a SET of thousands of SignerInfos costs nothing.
-  const infoNodes = infos.valueBlock.value;
+  const infoNodes = childrenOf(certData, infos)!;
   if (infoNodes.length !== 1) return fail('signer-count', `${infoNodes.length} SignerInfos, edk2 requires exactly one`);
+  const siNode = berNode(certData, infoNodes[0]!);
+  if (!siNode) return fail('malformed', 'SignerInfo does not decode');
   try {
-    return { signerInfo: new SignerInfo({ schema: infoNodes[0]! }), certs, digestAlgorithms };
+    return { signerInfo: new SignerInfo({ schema: siNode }), certs, digestAlgorithms };
   } catch (e) {
     return fail('malformed', `SignerInfo: ${e instanceof Error ? e.message : String(e)}`);
   }
