@@ -1,4 +1,5 @@
-import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { RequestStats } from './request-stats.js';
 import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
 import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName } from '../wire/mm.js';
 import { statusName, DeviceStatus } from '../wire/status.js';
@@ -13,9 +14,8 @@ import type { VmEntry } from './registry.js';
  */
 export class DaemonMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'function' | 'status'>;
+  readonly requests: RequestStats;
   readonly authFailures: Counter<'reason'>;
-  readonly latency: Histogram<'function'>;
   readonly resets: Counter;
   readonly connections: Gauge;
   readonly connectionsClosed: Counter<'reason'>;
@@ -25,18 +25,10 @@ export class DaemonMetrics {
 
   constructor(vms: () => readonly VmEntry[]) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'uefi_vars_requests_total', help: 'MM requests handled, by variable function and resulting status',
-      labelNames: ['function', 'status'], registers,
-    });
+    this.requests = new RequestStats(this.registry);
     this.authFailures = new Counter({
       name: 'uefi_vars_auth_failures_total', help: 'Authenticated variable writes refused, by named reason',
       labelNames: ['reason'], registers,
-    });
-    this.latency = new Histogram({
-      name: 'uefi_vars_request_duration_seconds', help: 'Time from request frame to reply frame, including the durable store write',
-      labelNames: ['function'], registers,
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
     this.resets = new Counter({ name: 'uefi_vars_resets_total', help: 'Device hard resets requested by VMMs', registers });
     this.connections = new Gauge({ name: 'uefi_vars_connections', help: 'Open data-socket connections', registers });
@@ -67,22 +59,9 @@ export class DaemonMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'uefi_vars_' });
   }
 
-  // prom-client hashes a label object on every call; the label sets are few and
-  // bounded (functions × statuses), so each child is looked up once and kept.
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
-
   /** Count one answered MM request. `request` is the buffer as the guest sent it. */
   observeRequest(request: Uint8Array, result: MmResult, seconds: number): void {
-    const fn = functionLabel(request);
-    const status = statusLabel(request, result);
-    const key = fn + '|' + status;
-    let c = this.requestChildren.get(key);
-    if (!c) { c = this.requests.labels(fn, status); this.requestChildren.set(key, c); }
-    c.inc();
-    let h = this.latencyChildren.get(fn);
-    if (!h) { h = this.latency.labels(fn); this.latencyChildren.set(fn, h); }
-    h.observe(seconds);
+    this.requests.observe(functionLabel(request), statusLabel(request, result), seconds);
     if (result.reason?.startsWith('auth-')) this.authFailures.inc({ reason: result.reason });
   }
 }
