@@ -7,7 +7,7 @@ import { u64NumAt } from '../wire/reader.js';
 import { isDeviationReason } from '../store/reasons.js';
 import { isPolicyDeviation, PolicyReasons, type PolicyReason } from '../policy/reasons.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
-import { DEFAULT_BUFFER_SIZE } from './options.js';
+import { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from './options.js';
 
 export interface ReplayDifference {
   /** 0-based request index in the trace. */
@@ -79,7 +79,7 @@ function payloadSizeBufferHint(req: Uint8Array, reply: Uint8Array): number | und
   if (v.getBigUint64(MM_HEADER_SIZE, true) !== BigInt(VarFunction.GET_PAYLOAD_SIZE)) return undefined;
   if (v.getBigUint64(MM_HEADER_SIZE + 8, true) !== 0n) return undefined;
   const size = u64NumAt(v, MM_HEADER_SIZE + 16) + 40;
-  return size <= 65536 ? size : undefined;
+  return size <= MAX_BUFFER_SIZE ? size : undefined;
 }
 
 function compareReplies(req: Uint8Array, got: Uint8Array | undefined, expected: Uint8Array | undefined): string | undefined {
