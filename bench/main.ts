@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   if (want('durable')) for (const size of [16 * 1024, 256 * 1024, 1024 * 1024]) await benchDurable(size);
   if (want('dbx')) await benchDbx();
   if (want('convert')) await benchConvert();
-  if (want('daemon')) await benchDaemon(traces);
+  // `node dist/bench/main.js daemon 40000,50000`: the open-loop offered rates (req/s), default 50000.
+  const rates = only === 'daemon' && process.argv[3] ? process.argv[3].split(',').map(Number) : undefined;
+  if (rates?.some((r) => !(r > 0))) throw new Error(`bad open-loop rates: ${process.argv[3]}`);
+  if (want('daemon')) await benchDaemon(traces, rates);
 }
 
 await main();

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { MmHandler } from '../service/mm-handler.js';
+import type { MmHandler, MmResult } from '../service/mm-handler.js';
 import type { AccessSize } from '../device/registers.js';
 import {
   FrameDecoder, FrameError, FrameType, ErrorCode, PROTOCOL_VERSION, MAX_MM_BUFFER, frameTypeName,
@@ -25,6 +25,8 @@ export interface ConnectionLimits {
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
   maxInFlightPerVm: DEFAULT_MAX_IN_FLIGHT, helloTimeoutMs: 10_000, memoryTimeoutMs: 5_000,
 });
+
+const replyFrame = (r: MmResult): Uint8Array => encodeMmReply(r.deviceStatus, r.reply, r.reason);
 
 /** What every connection shares with the daemon. */
 export interface ConnectionEnv {
@@ -63,6 +65,7 @@ class ConnectionGone extends Error {
 export class Connection {
   private state: State = 'hello';
   private vm: VmEntry | undefined;
+  private handler: MmHandler | undefined;
   private readonly decoder = new FrameDecoder();
   private pending: PendingMemory | undefined;
   private reason: string | undefined;
@@ -150,6 +153,7 @@ export class Connection {
     const bind = this.env.registry.get(h.vmId, true).then((vm) => {
       if (this.state === 'closing') return;
       this.vm = vm;
+      this.handler = this.env.handlerFor(vm);
       vm.connections++;
       this.log = this.log.child({ vm: vm.id });
       this.log.info({ requestedId: h.vmId, version: h.version }, 'hello');
@@ -165,12 +169,12 @@ export class Connection {
 
   private onMmRequest(payload: Uint8Array): void {
     const { bufferSize, request } = decodeMmRequest(payload);
-    const vm = this.vm!;
     // The BUFFER_SIZE register cannot exceed 64 KiB (QEMU clamps it, spec §1.5); a bigger claim means the same.
     const size = Math.min(bufferSize, MAX_MM_BUFFER);
-    this.run(true, async () => {
-      const r = await this.env.handlerFor(vm).process(request, size);
-      return encodeMmReply(r.deviceStatus, r.reply, r.reason);
+    const handler = this.handler!;
+    this.run(true, () => {
+      const r = handler.processNow ? handler.processNow(request, size) : handler.process(request, size);
+      return r instanceof Promise ? r.then(replyFrame) : replyFrame(r);
     });
   }
 
@@ -201,8 +205,13 @@ export class Connection {
     });
   }
 
-  /** Run one request; answer with its frame unless the peer went away meanwhile. */
-  private run(admit: boolean, op: () => Promise<Uint8Array>): void {
+  /**
+   * Run one request; answer with its frame unless the peer went away meanwhile.
+   * A request that finishes synchronously (most do) is answered without a
+   * single promise; one that waits (rate limit, durable write, crypto, guest
+   * memory over the socket) is tracked so that shutdown waits for it.
+   */
+  private run(admit: boolean, op: () => Uint8Array | Promise<Uint8Array>): void {
     const vm = this.vm!;
     if (admit && vm.inFlight >= this.env.limits.maxInFlightPerVm) {
       this.env.metrics.busy.inc();
@@ -212,27 +221,38 @@ export class Connection {
     }
     this.state = 'busy';
     this.requests++;
-    const task = (async () => {
-      if (!admit) return op();
+    let result: Uint8Array | Promise<Uint8Array>;
+    if (admit) {
       vm.inFlight++;
-      try {
-        const wait = vm.bucket.reserve();
-        if (wait > 0) { this.env.metrics.throttled.inc(); await delay(wait); }
-        return await op();
-      } finally {
+      const wait = vm.bucket.reserve();
+      if (wait > 0) {
+        this.env.metrics.throttled.inc();
+        result = delay(wait).then(op);
+      } else {
+        try { result = op(); } catch (e) { result = Promise.reject(e); }
+      }
+      if (result instanceof Promise) {
+        const release = (): void => { vm.inFlight--; };
+        result.then(release, release);
+      } else {
         vm.inFlight--;
       }
-    })();
-    void this.env.work.track(task.then((frame) => {
-      if (this.state === 'closing') return;
-      this.state = 'ready';
-      this.send(frame);
-      if (this.closeAfterRequest) this.fail(ErrorCode.SHUTTING_DOWN, 'shutdown', 'daemon stopping', 'info');
-    }, (e: Error) => {
+    } else {
+      try { result = op(); } catch (e) { result = Promise.reject(e); }
+    }
+    if (!(result instanceof Promise)) { this.answer(result); return; }
+    void this.env.work.track(result.then((frame) => this.answer(frame), (e: Error) => {
       if (e instanceof ConnectionGone || this.state === 'closing') { this.log.debug({ err: e.message }, 'request abandoned: connection closed'); return; }
       this.log.error({ err: e.message, stack: e.stack }, 'request failed');
       this.fail(ErrorCode.INTERNAL, 'internal-error', 'internal error');
     }));
+  }
+
+  private answer(frame: Uint8Array): void {
+    if (this.state === 'closing') return;
+    this.state = 'ready';
+    this.send(frame);
+    if (this.closeAfterRequest) this.fail(ErrorCode.SHUTTING_DOWN, 'shutdown', 'daemon stopping', 'info');
   }
 
   /**

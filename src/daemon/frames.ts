@@ -110,6 +110,14 @@ export class FrameDecoder {
 
   /** Append a chunk; return every frame now complete. Throws FrameError on a bad length. */
   push(chunk: Uint8Array): Frame[] {
+    // The common case — nothing held over, the chunk holds exactly one whole frame — in one step.
+    if (this.buffered === 0 && chunk.length >= LENGTH_FIELD_SIZE + 1) {
+      const length = lengthAt(chunk, 0);
+      if (length + LENGTH_FIELD_SIZE === chunk.length && length <= this.maxLength) {
+        const body = new Uint8Array(chunk.buffer, chunk.byteOffset + LENGTH_FIELD_SIZE, length);
+        return [{ type: body[0]!, payload: body.subarray(1) }];
+      }
+    }
     // A plain Uint8Array view of a Buffer: Buffer#slice would not copy, and callers rely on slice() copying.
     if (chunk.length > 0) { this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); this.buffered += chunk.length; }
     const out: Frame[] = [];
@@ -117,9 +125,11 @@ export class FrameDecoder {
       if (this.need === undefined) {
         if (this.buffered < LENGTH_FIELD_SIZE) return out;
         const head = this.take(LENGTH_FIELD_SIZE);
-        const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
-        if (length === 0) throw new FrameError('frame-empty', 'frame length 0: a frame has at least its type byte');
+        const length = lengthAt(head, 0);
+        // A refused length ends the stream: drop what is held, so nothing outlives the refusal.
+        if (length === 0) { this.drop(); throw new FrameError('frame-empty', 'frame length 0: a frame has at least its type byte'); }
         if (length > this.maxLength) {
+          this.drop();
           throw new FrameError('frame-too-large', `frame length ${length} exceeds the limit of ${this.maxLength}`);
         }
         this.need = length;
@@ -129,6 +139,11 @@ export class FrameDecoder {
       this.need = undefined;
       out.push({ type: body[0]!, payload: body.subarray(1) });
     }
+  }
+
+  private drop(): void {
+    this.chunks = [];
+    this.buffered = 0;
   }
 
   /** Remove and return the first n buffered bytes (caller checked n ≤ buffered). */
@@ -153,6 +168,11 @@ export class FrameDecoder {
     this.buffered -= n;
     return out;
   }
+}
+
+/** The u32 LE length field at `at` (caller checked 4 bytes are there). */
+function lengthAt(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 /** One frame on the wire. */
@@ -228,7 +248,7 @@ export function encodeMmRequest(request: Uint8Array, bufferSize: number): Uint8A
 export function decodeMmRequest(p: Uint8Array): MmRequest {
   if (p.length < 4) throw malformed(`MM_REQUEST payload of ${p.length} bytes (expected at least 4)`);
   if (p.length - 4 > MAX_MM_BUFFER) throw malformed(`MM_REQUEST carries ${p.length - 4} bytes, more than a ${MAX_MM_BUFFER}-byte buffer`);
-  return { bufferSize: view(p).getUint32(0, true), request: p.subarray(4) };
+  return { bufferSize: lengthAt(p, 0), request: p.subarray(4) };
 }
 
 export interface MmReply { deviceStatus: number; reason: string | undefined; reply: Uint8Array | undefined }
@@ -247,9 +267,21 @@ function reasonBytes(reason: string | undefined): Uint8Array {
   return r;
 }
 
+/** MM_REPLY, written field by field: it is the frame the daemon sends most. */
 export function encodeMmReply(deviceStatus: number, reply: Uint8Array | undefined, reason: string | undefined): Uint8Array {
   const r = reasonBytes(reason);
-  return encodeFrame(FrameType.MM_REPLY, Uint8Array.of(deviceStatus & 0xff, r.length), r, reply ?? EMPTY);
+  const body = reply ?? EMPTY;
+  const length = 1 + 2 + r.length + body.length;
+  // Buffer.allocUnsafe carves small frames out of Node's pool (every byte is written below).
+  const pooled = Buffer.allocUnsafe(LENGTH_FIELD_SIZE + length);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
+  out[0] = length & 0xff; out[1] = (length >>> 8) & 0xff; out[2] = (length >>> 16) & 0xff; out[3] = length >>> 24;
+  out[4] = FrameType.MM_REPLY;
+  out[5] = deviceStatus & 0xff;
+  out[6] = r.length;
+  if (r.length > 0) out.set(r, 7);
+  out.set(body, 7 + r.length);
+  return out;
 }
 
 export function decodeMmReply(p: Uint8Array): MmReply {

@@ -97,10 +97,22 @@ export function statusLabel(request: Uint8Array, result: MmResult): string {
     return DEVICE_NAMES.get(result.deviceStatus) ?? 'DEVICE_OTHER';
   }
   const reply = result.reply;
-  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
   // ReturnStatus sits at message offset 8; the policy header's Result at offset 12 (spec §2.3, §5.1).
   const at = isGuid(request, SMM_VARIABLE) ? MM_HEADER_SIZE + 8 : isGuid(request, VAR_CHECK_POLICY) ? MM_HEADER_SIZE + 12 : -1;
   if (at < 0 || reply.length < at + 8) return 'DEVICE_SUCCESS';
-  const name = statusName(v.getBigUint64(at, true));
+  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const lo = v.getUint32(at, true), hi = v.getUint32(at + 4, true);
+  // Every named EFI status has a small code with the high bit set (errors) or clear (warnings).
+  const table = hi === 0 ? WARNING_LABELS : hi === 0x80000000 ? ERROR_LABELS : undefined;
+  if (!table || lo >= table.length) return 'EFI_OTHER';
+  return table[lo] ??= efiLabel((BigInt(hi) << 32n) | BigInt(lo));
+}
+
+function efiLabel(v: bigint): string {
+  const name = statusName(v);
   return name.startsWith('EFI_') ? name : 'EFI_OTHER';
 }
+
+/** Label strings by status code, made once each (a request's label is then a constant, not a new string). */
+const WARNING_LABELS: (string | undefined)[] = new Array<string | undefined>(64);
+const ERROR_LABELS: (string | undefined)[] = new Array<string | undefined>(64);

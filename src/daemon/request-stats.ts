@@ -17,7 +17,8 @@ interface MetricValue { value: number; labels: Record<string, string>; metricNam
 interface MetricObject { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
 
 export class RequestStats {
-  private readonly series = new Map<string, Series>();
+  /** function → status → count. Two lookups by interned label strings: no key built per request. */
+  private readonly series = new Map<string, Map<string, Series>>();
   private readonly hists = new Map<string, Hist>();
 
   constructor(registry: Registry) {
@@ -25,7 +26,7 @@ export class RequestStats {
       name: 'uefi_vars_requests_total', help: 'MM requests handled, by variable function and resulting status',
       type: 'counter', aggregator: 'sum',
       get: async (): Promise<MetricObject> => ({
-        ...pick(counts), values: [...this.series.values()].map((s) => ({ value: s.n, labels: { function: s.fn, status: s.status } })),
+        ...pick(counts), values: [...this.series.values()].flatMap((m) => [...m.values()].map((s) => ({ value: s.n, labels: { function: s.fn, status: s.status } }))),
       }),
     };
     const latency = {
@@ -39,9 +40,10 @@ export class RequestStats {
   }
 
   observe(fn: string, status: string, seconds: number): void {
-    const key = fn + '|' + status;
-    const s = this.series.get(key);
-    if (s) s.n++; else this.series.set(key, { fn, status, n: 1 });
+    let byStatus = this.series.get(fn);
+    if (!byStatus) { byStatus = new Map(); this.series.set(fn, byStatus); }
+    const s = byStatus.get(status);
+    if (s) s.n++; else byStatus.set(status, { fn, status, n: 1 });
     let h = this.hists.get(fn);
     if (!h) { h = { fn, buckets: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 }; this.hists.set(fn, h); }
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]!) { h.buckets[i]!++; break; }

@@ -178,16 +178,24 @@ export class Daemon {
       const svc = vm.service;
       const metrics = this.metrics;
       const log = this.logger.child({ vm: vm.id });
+      const observed = (request: Uint8Array, r: MmResult, t0: number): MmResult => {
+        const seconds = (performance.now() - t0) / 1000;
+        metrics.observeRequest(request, r, seconds);
+        if (log.isLevelEnabled('debug')) {
+          log.debug({ fn: functionLabel(request), status: statusLabel(request, r), reason: r.reason, ms: seconds * 1000 }, 'request');
+        }
+        return r;
+      };
+      const processNow = (request: Uint8Array, bufferSize: number): MmResult | Promise<MmResult> => {
+        const t0 = performance.now();
+        const r = svc.processNow(request, bufferSize);
+        return r instanceof Promise ? r.then((x) => observed(request, x, t0)) : observed(request, r, t0);
+      };
       h = {
-        async process(request: Uint8Array, bufferSize: number): Promise<MmResult> {
-          const t0 = performance.now();
-          const r = await svc.process(request, bufferSize);
-          const seconds = (performance.now() - t0) / 1000;
-          metrics.observeRequest(request, r, seconds);
-          if (log.isLevelEnabled('debug')) {
-            log.debug({ fn: functionLabel(request), status: statusLabel(request, r), reason: r.reason, ms: seconds * 1000 }, 'request');
-          }
-          return r;
+        processNow,
+        process(request: Uint8Array, bufferSize: number): Promise<MmResult> {
+          const r = processNow(request, bufferSize);
+          return r instanceof Promise ? r : Promise.resolve(r);
         },
         reset: () => svc.reset(),
       };

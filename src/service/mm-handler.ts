@@ -21,6 +21,8 @@ export interface MmHandler {
    * caller's array is never read again. `bufferSize` is the negotiated BUFFER_SIZE.
    */
   process(request: Uint8Array, bufferSize: number): Promise<MmResult>;
+  /** Optional hot-path variant: the result itself when it is ready at once, else a promise. */
+  processNow?(request: Uint8Array, bufferSize: number): MmResult | Promise<MmResult>;
   /** Device hard reset (spec §1.7): volatile variables, phases and policies dropped, auth re-initialised. */
   reset(): Promise<void>;
 }

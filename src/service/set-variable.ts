@@ -1,4 +1,4 @@
-import { Guids, guidAt } from '../wire/guid.js';
+import { Guids, guidAt, type GuidText } from '../wire/guid.js';
 import { checkName, nameKey } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
 import { Access } from '../wire/mm.js';
@@ -26,7 +26,7 @@ const SECURE_BOOT_ATTRIBUTES = Attr.NV | Attr.BS | Attr.RT | Attr.AT;
  * edk2 way (docs/deviations.md). Nothing changes unless every check passes; a
  * failed durable write rolls the store back.
  */
-export async function setVariable(s: ServiceState, m: Message): Promise<Outcome> {
+export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outcome> {
   if (m.length < Access.name) return fail('message-too-short');
   const dataSize = m.u64(Access.dataSize);
   const nameSize = m.u64(Access.nameSize);
@@ -44,29 +44,38 @@ export async function setVariable(s: ServiceState, m: Message): Promise<Outcome>
   if (isReadOnlyVariable(guid, name)) return fail('read-only-variable');
 
   const old = s.store.get(guid, name);
-  let next: Variable | undefined;
   if (dataSize > 0) {
     const stored = attributes & ~Attr.AP;
     if (attributes & Attr.AW) return fail('auth-counter-based');
     if (attributes & Attr.AT) {
-      const r = await authenticateWrite({ guid, name, attributes, data }, old, {
+      // The one wait in a write before it commits: the signature check (WebCrypto).
+      return authenticateWrite({ guid, name, attributes, data }, old, {
         store: s.store, sb: s.sb,
         requireSelfSignedPk: s.options.requireSelfSignedPk,
         allowPkSignedDb: s.options.allowPkSignedDb,
         allowKekSignedKekAppend: s.options.allowKekSignedKekAppend,
+      }).then((r) => {
+        if (r instanceof Refusal) return fail(r.reason);
+        const next = r.payload.length > 0
+          ? makeVariable({ guid, name, attributes: stored, data: r.payload.slice(), time: r.time, digest: r.digest })
+          : undefined;
+        return applyWrite(s, guid, name, attributes, old, next);
       });
-      if (r instanceof Refusal) return fail(r.reason);
-      if (r.payload.length > 0) {
-        next = makeVariable({ guid, name, attributes: stored, data: r.payload.slice(), time: r.time, digest: r.digest });
-      }
-    } else {
-      next = makeVariable({ guid, name, attributes: stored, data: data.slice() });
     }
-  } else if (old && (old.attributes & Attr.AT)) {
+    return applyWrite(s, guid, name, attributes, old, makeVariable({ guid, name, attributes: stored, data: data.slice() }));
+  }
+  if (old && (old.attributes & Attr.AT)) {
     // spec §3.3 [BUG]: QEMU deletes PK/KEK/db/dbx and private authenticated variables
     // on a bare DataSize 0; edk2 requires a signed empty payload.
     return fail('unauthenticated-delete');
   }
+  return applyWrite(s, guid, name, attributes, old, undefined);
+}
+
+/** SET_VARIABLE from step 8 on: the new value is known (undefined deletes). */
+function applyWrite(
+  s: ServiceState, guid: GuidText, name: Uint8Array, attributes: number, old: Variable | undefined, next: Variable | undefined,
+): Outcome | Promise<Outcome> {
   if (!old && !next) return ok(HEADER_ONLY); // deleting nothing succeeds (QEMU, [DIFF] kept)
 
   // check_update (spec §2.5.3 step 8)
@@ -108,22 +117,19 @@ export async function setVariable(s: ServiceState, m: Message): Promise<Outcome>
 }
 
 /** Apply the change, re-run auth init after a PK write (spec §2.5.3 step 13), make NV durable. */
-async function commit(s: ServiceState, old: Variable | undefined, next: Variable | undefined, pkWritten: boolean): Promise<Outcome> {
-  const durable = s.persist !== undefined && (((old?.attributes ?? 0) | (next?.attributes ?? 0)) & Attr.NV) !== 0;
-  const before = durable ? { store: s.store.clone(), sb: s.sb } : undefined;
+function commit(s: ServiceState, old: Variable | undefined, next: Variable | undefined, pkWritten: boolean): Outcome | Promise<Outcome> {
+  const persist = (((old?.attributes ?? 0) | (next?.attributes ?? 0)) & Attr.NV) !== 0 ? s.persist : undefined;
+  const before = persist ? { store: s.store.clone(), sb: s.sb } : undefined;
   if (old) s.store.remove(old.guid, old.name);
   if (next) s.store.put(next);
   if (pkWritten) s.sb = initializeAuthVariables(s.store, { forceSecureBoot: s.options.forceSecureBoot });
-  if (before && s.persist) {
-    try {
-      await s.persist(nonVolatile(s));
-    } catch {
-      s.store = before.store;
-      s.sb = before.sb;
-      return fail('persist-failed');
-    }
-  }
-  return ok(HEADER_ONLY);
+  // Nothing to make durable (volatile, or no backend): done now, without a promise.
+  if (!persist || !before) return ok(HEADER_ONLY);
+  return persist(nonVolatile(s)).then(() => ok(HEADER_ONLY), () => {
+    s.store = before.store;
+    s.sb = before.sb;
+    return fail('persist-failed');
+  });
 }
 
 export function nonVolatile(s: ServiceState): Variable[] {

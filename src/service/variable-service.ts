@@ -140,8 +140,23 @@ export class VariableService implements MmHandler {
   }
 
   process(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): Promise<MmResult> {
+    const r = this.processNow(request, bufferSize);
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  /**
+   * `process` for transports on a hot path: the result itself when the request
+   * finished synchronously (most do: everything but durable writes and
+   * signature checks), a promise otherwise. Same ordering as `process`.
+   */
+  processNow(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): MmResult | Promise<MmResult> {
     // The one copy of guest-controlled bytes: everything below parses this copy only.
     const copy = copyBytes(request);
+    if (this.pending === 0) {
+      let r: MmResult | Promise<MmResult>;
+      try { r = this.dispatch(copy, bufferSize); } catch (e) { return Promise.reject(e); }
+      return r instanceof Promise ? this.track(r) : r;
+    }
     return this.serial(() => this.dispatch(copy, bufferSize));
   }
 

@@ -89,3 +89,29 @@ test('the worked example in docs/protocol.md §9 shows the bytes the codec produ
   assert.equal(blocks[3], hex(encodeMmReply(0, reply, undefined)));
   assert.ok(blocks[4]!.startsWith(hex(encodeMmioWrite(2, 2, 2n))));
 });
+
+test('a chunk holding exactly one frame is decoded in one step, as a view of exactly that frame', () => {
+  const f = encodeMmRequest(Uint8Array.of(1, 2, 3), 4096);
+  const chunk = new Uint8Array(f.length + 10).subarray(5, 5 + f.length);
+  chunk.set(f);
+  const got = new FrameDecoder().push(chunk);
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.type, FrameType.MM_REQUEST);
+  assert.deepEqual([...got[0]!.payload], [0x00, 0x10, 0x00, 0x00, 1, 2, 3]);
+  assert.deepEqual(decodeMmRequest(got[0]!.payload), { bufferSize: 4096, request: Uint8Array.of(1, 2, 3) });
+  // A single whole frame over the limit is still refused before anything is kept.
+  const big = new Uint8Array(4 + 17);
+  big.set(lengthPrefix(17));
+  const d = new FrameDecoder(16);
+  assert.throws(() => d.push(big), (e: unknown) => e instanceof FrameError && e.fault === 'frame-too-large');
+  assert.equal(d.pendingBytes, 0);
+});
+
+test('MM_REPLY bytes: length, type, device status, reason length, reason, reply buffer', () => {
+  assert.deepEqual([...encodeMmReply(0x11, Uint8Array.of(9, 8), 'ab')], [7, 0, 0, 0, 0x82, 0x11, 2, 0x61, 0x62, 9, 8]);
+  assert.deepEqual([...encodeMmReply(0, undefined, undefined)], [3, 0, 0, 0, 0x82, 0, 0]);
+  const big = new Uint8Array(70000).fill(5);
+  const f = encodeMmReply(0, big, undefined);
+  assert.equal(f.length, 4 + 3 + 70000);
+  assert.deepEqual([...f.subarray(0, 4)], [0x73, 0x11, 0x01, 0x00]); // 70003 = 0x011173
+});
