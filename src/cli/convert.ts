@@ -1,4 +1,5 @@
 import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
+import { assertStoreFree } from '../persist/store-lock.js';
 import { formatFromExtension, type StoreFormat } from '../persist/formats.js';
 import { parseArgs, UsageError } from './args.js';
 import { Exit, out } from './io.js';
@@ -13,6 +14,7 @@ export async function runConvert(argv: string[]): Promise<number> {
   const to = p.values.get('to');
   const format = to !== undefined ? FORMATS[to] : formatFromExtension(output);
   if (!format) throw new UsageError(to !== undefined ? `--to is json, edk2 or aws, got ${JSON.stringify(to)}` : `cannot tell the format of ${output} from its extension; say --to json|edk2|aws`);
+  await assertStoreFree(output);
   const src = await loadStoreFile(input);
   let layout: unknown = src.format === format ? src.layout : undefined;
   const template = p.values.get('template');

@@ -1,5 +1,6 @@
 import { VariableService } from '../service/variable-service.js';
 import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
+import { assertStoreFree } from '../persist/store-lock.js';
 import { eventRequest, replyStatus, setVariableRequest } from '../client/requests.js';
 import { Guids } from '../wire/guid.js';
 import { Attr } from '../wire/attributes.js';
@@ -33,6 +34,8 @@ export interface CallOptions {
 
 export async function guestCall(storePath: string, request: Uint8Array, call: CallOptions, dev: DeviceOptions): Promise<number> {
   const phase = call.phase;
+  // A daemon serving this store would overwrite our change with its next save.
+  await assertStoreFree(storePath);
   const store = await loadStoreFile(storePath);
   if (store.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
   const svc = await VariableService.create({

@@ -10,7 +10,7 @@ import type { StoreLayout } from '../daemon/registry.js';
 
 const VALUE_OPTIONS = [
   'store', 'state-dir', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
-  'rate', 'burst', 'max-in-flight', 'max-connections',
+  'rate', 'burst', 'max-in-flight', 'max-connections', 'hello-timeout', 'memory-timeout',
 ] as const;
 const FLAG_OPTIONS = [...DEVICE_FLAG_OPTIONS, 'use-pio', 'memory'] as const;
 
@@ -83,6 +83,12 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
   const maxInFlightPerVm = intOption(p, 'max-in-flight') ?? DEFAULT_CONNECTION_LIMITS.maxInFlightPerVm;
   if (maxInFlightPerVm < 1) throw new UsageError('--max-in-flight must be at least 1');
   const maxConnections = intOption(p, 'max-connections');
+  const helloTimeoutMs = intOption(p, 'hello-timeout') ?? DEFAULT_CONNECTION_LIMITS.helloTimeoutMs;
+  const memoryTimeoutMs = intOption(p, 'memory-timeout') ?? DEFAULT_CONNECTION_LIMITS.memoryTimeoutMs;
+  // Node timers hold at most 2^31 − 1 ms; beyond, they would fire at once.
+  for (const [k, v] of [['hello-timeout', helloTimeoutMs], ['memory-timeout', memoryTimeoutMs]] as const) {
+    if (v < 1 || v > 0x7fffffff) throw new UsageError(`--${k} is milliseconds, 1..2147483647`);
+  }
 
   const activated = activatedSockets();
   const socketPath = p.values.get('socket') ?? './uefi-vars.sock';
@@ -96,7 +102,7 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
     options: serviceOptions(p),
     usePio: p.flags.has('use-pio'),
     rateLimit: { ratePerSecond, burst },
-    limits: { maxInFlightPerVm },
+    limits: { maxInFlightPerVm, helloTimeoutMs, memoryTimeoutMs },
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     logger: createLogger(level),
   };

@@ -1,6 +1,6 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
-import { unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ServiceOptions } from '../service/options.js';
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
@@ -12,6 +12,7 @@ import { createLogger } from './logging.js';
 import { WorkTracker, DEFAULT_RATE_LIMIT, type RateLimit } from './limits.js';
 import { listenUnix, listenFd } from './listen.js';
 import { createApiHandler } from './api.js';
+import { StoreLock, storeLockPath, stateDirLockPath } from '../persist/store-lock.js';
 
 export interface DaemonConfig {
   layout: StoreLayout;
@@ -64,6 +65,7 @@ export class Daemon {
   private dataServer: NetServer | undefined;
   private readonly apiServers: HttpServer[] = [];
   private readonly ownedPaths: string[] = [];
+  private storeLock: StoreLock | undefined;
   private stopping: Promise<void> | undefined;
   private nextConn = 1;
   private readonly handlers = new WeakMap<VmEntry, MmHandler>();
@@ -95,6 +97,7 @@ export class Daemon {
   static async start(config: DaemonConfig): Promise<Daemon> {
     const d = new Daemon(config);
     try {
+      await d.claimStores();
       await d.listen();
       await d.registry.open();
     } catch (e) {
@@ -119,6 +122,21 @@ export class Daemon {
   }
 
   get isStopping(): boolean { return this.stopping !== undefined; }
+
+  /** One daemon per store: claim the store file or the state directory before listening. */
+  private async claimStores(): Promise<void> {
+    const layout = this.config.layout;
+    if (layout.kind === 'single') {
+      this.storeLock = await StoreLock.acquire(storeLockPath(layout.path), layout.path);
+    } else if (layout.kind === 'dir') {
+      try {
+        await mkdir(layout.dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new Error(`${layout.dir}: cannot create the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      this.storeLock = await StoreLock.acquire(stateDirLockPath(layout.dir), layout.dir);
+    }
+  }
 
   private async listen(): Promise<void> {
     const c = this.config;
@@ -220,6 +238,7 @@ export class Daemon {
       for (const s of this.apiServers) s.closeAllConnections();
       await closed;
       await Promise.all(this.ownedPaths.map((p) => unlink(p).catch(() => undefined)));
+      await this.storeLock?.release();
       this.logger.info('stopped');
     })();
     return this.stopping;

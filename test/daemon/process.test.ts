@@ -90,8 +90,14 @@ test('a stale socket file is replaced, a live one is refused before the store is
   const mtime = statSync(store).mtimeMs;
   const second = spawnServe(['--store', store, '--socket', sock]);
   assert.equal((await second.exited).code, 1);
-  assert.match(second.stderr(), /another process is listening/);
+  assert.match(second.stderr(), /in use by a running uefi-vars daemon/); // the store's claim is checked first
   assert.equal(statSync(store).mtimeMs, mtime, 'the refused daemon never rewrote the store');
+  // Another store, the same socket path: refused at listen, its store never created.
+  const other = join(dir, 'other.json');
+  const secondSocket = spawnServe(['--store', other, '--socket', sock]);
+  assert.equal((await secondSocket.exited).code, 1);
+  assert.match(secondSocket.stderr(), /another process is listening/);
+  assert.ok(!existsSync(other));
   await waitListening(sock, 1000); // the first daemon is unharmed
 
   const file = join(dir, 'not-a-socket');
