@@ -33,6 +33,15 @@ class GatedBackend extends RecordingBackend {
   get waiting(): number { return this.gates.length; }
 }
 
+/** A service on a gated backend, past its start-up save. */
+async function gatedService(): Promise<{ svc: Awaited<ReturnType<typeof freshService>>; backend: GatedBackend }> {
+  const backend = new GatedBackend();
+  const creating = freshService({ backend });
+  await new Promise((r) => setImmediate(r));
+  backend.open();
+  return { svc: await creating, backend };
+}
+
 test('reads and volatile writes are answered synchronously, with the bytes process() gives', async () => {
   const a = await freshService();
   const b = await freshService();
@@ -45,11 +54,7 @@ test('reads and volatile writes are answered synchronously, with the bytes proce
 });
 
 test('an NV write with a backend answers with a promise that settles after the save', async () => {
-  const backend = new GatedBackend();
-  const creating = freshService({ backend });
-  await new Promise((r) => setImmediate(r));
-  backend.open();
-  const svc = await creating;
+  const { svc, backend } = await gatedService();
   const r = svc.processNow(setReq('N', NV | BS | RT, [9]), 65536);
   assert.ok(r instanceof Promise);
   let settled = false;
@@ -62,11 +67,7 @@ test('an NV write with a backend answers with a promise that settles after the s
 });
 
 test('a request arriving while a write waits is queued behind it, not answered ahead of it', async () => {
-  const backend = new GatedBackend();
-  const creating = freshService({ backend });
-  await new Promise((r) => setImmediate(r));
-  backend.open();
-  const svc = await creating;
+  const { svc, backend } = await gatedService();
   const write = svc.processNow(setReq('Q', NV | BS | RT, [7]), 65536);
   const read = svc.processNow(getReq('Q'), 65536);
   assert.ok(write instanceof Promise && read instanceof Promise, 'the read waits for the write');
