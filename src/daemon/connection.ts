@@ -221,24 +221,18 @@ export class Connection {
     }
     this.state = 'busy';
     this.requests++;
+    if (admit) vm.inFlight++;
+    const wait = admit ? vm.bucket.reserve() : 0;
     let result: Uint8Array | Promise<Uint8Array>;
-    if (admit) {
-      vm.inFlight++;
-      const wait = vm.bucket.reserve();
-      if (wait > 0) {
-        this.env.metrics.throttled.inc();
-        result = delay(wait).then(op);
-      } else {
-        try { result = op(); } catch (e) { result = Promise.reject(e); }
-      }
-      if (result instanceof Promise) {
-        const release = (): void => { vm.inFlight--; };
-        result.then(release, release);
-      } else {
-        vm.inFlight--;
-      }
+    if (wait > 0) {
+      this.env.metrics.throttled.inc();
+      result = delay(wait).then(op);
     } else {
       try { result = op(); } catch (e) { result = Promise.reject(e); }
+    }
+    if (admit) {
+      const release = (): void => { vm.inFlight--; };
+      if (result instanceof Promise) result.then(release, release); else release();
     }
     if (!(result instanceof Promise)) { this.answer(result); return; }
     void this.env.work.track(result.then((frame) => this.answer(frame), (e: Error) => {

@@ -175,6 +175,11 @@ function lengthAt(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
+/** Write the u32 LE length field at the start of a frame. */
+function putLength(b: Uint8Array, n: number): void {
+  b[0] = n & 0xff; b[1] = (n >>> 8) & 0xff; b[2] = (n >>> 16) & 0xff; b[3] = n >>> 24;
+}
+
 /** One frame on the wire. */
 export function encodeFrame(type: number, ...parts: Uint8Array[]): Uint8Array {
   let n = 0;
@@ -182,7 +187,7 @@ export function encodeFrame(type: number, ...parts: Uint8Array[]): Uint8Array {
   // Buffer.allocUnsafe carves small frames out of Node's pool (every byte is written below).
   const pooled = Buffer.allocUnsafe(LENGTH_FIELD_SIZE + 1 + n);
   const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
-  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, 1 + n, true);
+  putLength(out, 1 + n);
   out[4] = type;
   let off = 5;
   for (const p of parts) { out.set(p, off); off += p.length; }
@@ -275,7 +280,7 @@ export function encodeMmReply(deviceStatus: number, reply: Uint8Array | undefine
   // Buffer.allocUnsafe carves small frames out of Node's pool (every byte is written below).
   const pooled = Buffer.allocUnsafe(LENGTH_FIELD_SIZE + length);
   const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
-  out[0] = length & 0xff; out[1] = (length >>> 8) & 0xff; out[2] = (length >>> 16) & 0xff; out[3] = length >>> 24;
+  putLength(out, length);
   out[4] = FrameType.MM_REPLY;
   out[5] = deviceStatus & 0xff;
   out[6] = r.length;

@@ -89,11 +89,7 @@ export class VmRegistry {
     const layout = this.config.layout;
     if (layout.kind === 'single') { await this.get(SINGLE_VM_ID, true); return; }
     if (layout.kind === 'memory') return;
-    try {
-      await mkdir(layout.dir, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new VmError('store-unavailable', `${layout.dir}: cannot create the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    await makeStateDir(layout.dir);
   }
 
   /**
@@ -170,6 +166,15 @@ export class VmRegistry {
     this.ready.set(vm.id, vm);
     this.config.onLoad?.(vm);
     return vm;
+  }
+}
+
+/** The state directory, created private (the stores may hold keys and secrets) if missing. */
+export async function makeStateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new VmError('store-unavailable', `${dir}: cannot create the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

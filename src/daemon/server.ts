@@ -1,10 +1,10 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ServiceOptions } from '../service/options.js';
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
-import { VmRegistry, type StoreLayout, type VmEntry } from './registry.js';
+import { VmRegistry, makeStateDir, type StoreLayout, type VmEntry } from './registry.js';
 import { Connection, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection.js';
 import { RawDevices } from './raw-device.js';
 import { DaemonMetrics, functionLabel, statusLabel } from './metrics.js';
@@ -129,11 +129,7 @@ export class Daemon {
     if (layout.kind === 'single') {
       this.storeLock = await StoreLock.acquire(storeLockPath(layout.path), layout.path);
     } else if (layout.kind === 'dir') {
-      try {
-        await mkdir(layout.dir, { recursive: true, mode: 0o700 });
-      } catch (e) {
-        throw new Error(`${layout.dir}: cannot create the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      }
+      await makeStateDir(layout.dir);
       this.storeLock = await StoreLock.acquire(stateDirLockPath(layout.dir), layout.dir);
     }
   }
