@@ -1,20 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DaemonClient } from '../src/daemon/client.js';
 import { getPayloadSizeRequest } from '../src/client/requests.js';
 import { VariableService } from '../src/service/variable-service.js';
 import type { Trace } from './replay.js';
 import { summary, percentile, fmt, line, nowNs } from './stats.js';
-import { compileTrace, closedLoop, openLoop, pacingCost, type Step } from './load.js';
+import { compileTrace, closedLoop, openLoop, pacingCost, type Step, type OpenLoopResult } from './load.js';
+import { buildLoadgen, writeSteps, nativeOpenLoop, hiccups } from './native-load.js';
 
 const CLI = resolve(process.cwd(), 'dist/src/cli/main.js');
 
-async function startDaemon(args: string[], dir: string): Promise<{ child: ChildProcess; socket: string }> {
+/**
+ * The daemon as npm start and the systemd unit run it: Node with
+ * --single-threaded-gc (docs/cli.md, "serve"). `gc: 'parallel'` runs it with
+ * V8's default helper threads instead, for the comparison line.
+ */
+async function startDaemon(args: string[], dir: string, gc: 'single' | 'parallel' = 'single'): Promise<{ child: ChildProcess; socket: string }> {
   const socket = join(dir, 'data.sock');
-  const child = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--log-level', 'silent', '--rate', '0', '--max-connections', '2000', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...(gc === 'single' ? ['--single-threaded-gc'] : []), CLI, 'serve', '--socket', socket, '--log-level', 'silent', '--rate', '0', '--max-connections', '2000', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
   if (!existsSync(socket)) throw new Error('daemon did not start');
   return { child, socket };
@@ -153,27 +159,36 @@ export async function benchDaemon(traces: Trace[], openLoopRates: readonly numbe
       await stopDaemon(child);
     }
     await benchFrameDriver(usable.filter((t) => /cold-boot/.test(t.name)), dir, openLoopRates);
-    // Memory per idle VM, with real stores.
-    for (const vms of [100, 1000]) {
-      const sd = join(dir, `state-${vms}`);
+    await benchNativeLoad(usable.filter((t) => /cold-boot/.test(t.name)), dir);
+    // Memory per idle VM, with real stores. Every reading is taken after the daemon has sat idle
+    // for SETTLE_MS, long enough for V8's memory reducer to run: a reading right after loading
+    // would count the garbage of loading (JSON parsing, connections) as VM memory, and the
+    // baseline right after start the garbage of starting.
+    {
+      const sd = join(dir, 'state-idle');
       const d = await startDaemon(['--state-dir', sd], dir);
       try {
-        await new Promise((r) => setTimeout(r, 300));
-        const before = rssKiB(d.child.pid!);
-        for (let i = 0; i < vms; i += 50) {
-          await Promise.all(Array.from({ length: Math.min(50, vms - i) }, async (_, k) => {
-            const c = await DaemonClient.connect(d.socket, `vm-${i + k}`);
-            await c.process(getPayloadSizeRequest(), 65536);
-            await c.close();
-          }));
+        const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
+        await settle();
+        const base = rssKiB(d.child.pid!);
+        let loaded = 0;
+        for (const vms of [100, 1000]) {
+          for (let i = loaded; i < vms; i += 50) {
+            await Promise.all(Array.from({ length: Math.min(50, vms - i) }, async (_, k) => {
+              const c = await DaemonClient.connect(d.socket, `vm-${i + k}`);
+              await c.process(getPayloadSizeRequest(), 65536);
+              await c.close();
+            }));
+          }
+          loaded = vms;
+          await settle();
+          const after = rssKiB(d.child.pid!);
+          const files = readdirSync(sd).filter((f) => f.endsWith('.json'));
+          const storeBytes = files.reduce((x, f) => x + statSync(join(sd, f)).size, 0) / files.length;
+          const perVm = ((after - base) * 1024) / vms;
+          line(`idle VMs loaded: ${vms}; RSS idle before / after (MiB, each after ${SETTLE_MS / 1000} s idle)`, `${fmt(base / 1024, 1)} / ${fmt(after / 1024, 1)}`);
+          line(`memory per idle VM (bytes), store file ${fmt(storeBytes, 0)} B`, `${fmt(perVm, 0)} (target <= ${fmt(2 * storeBytes + 65536, 0)})`);
         }
-        await new Promise((r) => setTimeout(r, 500));
-        const after = rssKiB(d.child.pid!);
-        const files = readdirSync(sd).filter((f) => f.endsWith('.json'));
-        const storeBytes = files.reduce((x, f) => x + statSync(join(sd, f)).size, 0) / files.length;
-        const perVm = ((after - before) * 1024) / vms;
-        line(`idle VMs loaded: ${vms}; RSS before / after (MiB)`, `${fmt(before / 1024, 1)} / ${fmt(after / 1024, 1)}`);
-        line(`memory per idle VM (bytes), store file ${fmt(storeBytes, 0)} B`, `${fmt(perVm, 0)} (target <= ${fmt(2 * storeBytes + 65536, 0)})`);
       } finally {
         await stopDaemon(d.child);
       }
@@ -182,6 +197,9 @@ export async function benchDaemon(traces: Trace[], openLoopRates: readonly numbe
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Idle time before each memory reading (V8's memory reducer acts after ~8 s without activity). */
+const SETTLE_MS = 10_000;
 
 /** The issue's target for the open-loop run. */
 const TARGET_RATE = 50_000;
@@ -219,25 +237,80 @@ async function benchFrameDriver(boots: Trace[], dir: string, rates: readonly num
       // Scraped outside the run: rendering /metrics stalls the daemon's loop for a moment.
       const before = durationBuckets(await scrape(api));
       const r = await openLoop({ socket, steps, conns: 100, vmPrefix: `open-${rate}`, warmupMs: 500, durationMs: 3000, daemonCpu, rate });
-      const lat = (p: number): string => fmt(percentile(r.latencyUs, p), 0);
-      line(`${label}: achieved req/s`, `${fmt(r.requests / r.seconds, 0)} (${r.scheduled} scheduled in ${fmt(r.seconds, 2)} s)`);
-      line(`${label}: latency µs p50 / p99 / p99.9 / max`, `${lat(50)} / ${lat(99)} / ${lat(99.9)} / ${lat(100)}`);
-      line(`${label}: daemon CPU µs per request (one core's capacity)`, `${fmt((r.daemonCpuS * 1e6) / r.requests, 1)} (${fmt(r.requests / r.daemonCpuS, 0)} req/s)`);
-      line(`${label}: bench client CPU µs per request (share of a core)`, `${fmt(r.clientCpuUs / r.requests, 1)} (${fmt(r.clientCpuUs / 1e4 / r.seconds, 0)}%)`);
-      // Late: the previous answer on the connection took longer than its period (conns / rate s; 2 ms at 50k).
-      // Pacing lag: how late the bench itself sent on-time requests (its own event loop, a lower bound on its
-      // share of the latency above). The in-daemon histogram starts at the request frame: daemon stalls
-      // between requests (GC, say) show in the latency but not there.
-      line(`${label}: sent late behind an overdue reply`, `${r.late} (${fmt((100 * r.late) / r.scheduled, 2)}%)`);
-      line(`${label}: pacing lag µs p50 / p99 / max (sends on time)`, `${fmt(percentile(r.lagUs, 50), 1)} / ${fmt(percentile(r.lagUs, 99), 1)} / ${fmt(percentile(r.lagUs, 100), 0)}`);
-      line(`${label}: pacing wake-ups/s (idle share)`, `${fmt(r.wakeups / r.seconds, 0)} (${fmt((100 * r.idleWakeups) / r.wakeups, 0)}%)`);
+      openLoopLines(label, r);
       inDaemonLine(label, before, durationBuckets(await scrape(api)));
       if (rate === TARGET_RATE) {
         const ok = r.requests / r.seconds >= 0.99 * rate && percentile(r.latencyUs, 99) <= TARGET_P99_US;
-        line(`target: ${TARGET_RATE} req/s with 100 conn, p99 <= ${TARGET_P99_US} µs (open loop)`, ok ? 'met' : 'NOT met');
+        line(`target: ${TARGET_RATE} req/s with 100 conn, p99 <= ${TARGET_P99_US} µs (open loop, frame driver)`, ok ? 'met' : 'NOT met');
       }
     }
   } finally {
     await stopDaemon(child);
+  }
+  // The same open loop against a daemon on V8's default (parallel) collector, for the ratio.
+  const par = await startDaemon(['--memory'], mkdtempSync(join(dir, 'load-par-')), 'parallel');
+  try {
+    const r = await openLoop({ socket: par.socket, steps, conns: 100, vmPrefix: 'open-par', warmupMs: 500, durationMs: 3000, daemonCpu: () => cpuSeconds(par.child.pid!), rate: TARGET_RATE });
+    openLoopLines(`daemon on V8's parallel GC (node without --single-threaded-gc), open loop at ${TARGET_RATE} req/s`, r, true);
+  } finally {
+    await stopDaemon(par.child);
+  }
+}
+
+/** The figures of one open-loop run (`short`: latency and achieved rate only). */
+function openLoopLines(label: string, r: OpenLoopResult, short = false): void {
+  const lat = (p: number): string => fmt(percentile(r.latencyUs, p), 0);
+  line(`${label}: achieved req/s`, `${fmt(r.requests / r.seconds, 0)} (${r.scheduled} scheduled in ${fmt(r.seconds, 2)} s)`);
+  line(`${label}: latency µs p50 / p99 / p99.9 / max`, `${lat(50)} / ${lat(99)} / ${lat(99.9)} / ${lat(100)}`);
+  if (short) return;
+  line(`${label}: daemon CPU µs per request (one core's capacity)`, `${fmt((r.daemonCpuS * 1e6) / r.requests, 1)} (${fmt(r.requests / r.daemonCpuS, 0)} req/s)`);
+  line(`${label}: bench client CPU µs per request (share of a core)`, `${fmt(r.clientCpuUs / r.requests, 1)} (${fmt(r.clientCpuUs / 1e4 / r.seconds, 0)}%)`);
+  // Late: the previous answer on the connection took longer than its period (conns / rate s; 2 ms at 50k).
+  // Pacing lag: how late the bench itself sent on-time requests (its own event loop, a lower bound on its
+  // share of the latency above). The in-daemon histogram starts at the request frame: daemon stalls
+  // between requests (GC, say) show in the latency but not there.
+  line(`${label}: sent late behind an overdue reply`, `${r.late} (${fmt((100 * r.late) / r.scheduled, 2)}%)`);
+  line(`${label}: pacing lag µs p50 / p99 / max (sends on time)`, `${fmt(percentile(r.lagUs, 50), 1)} / ${fmt(percentile(r.lagUs, 99), 1)} / ${fmt(percentile(r.lagUs, 100), 0)}`);
+  line(`${label}: pacing wake-ups/s (idle share)`, `${fmt(r.wakeups / r.seconds, 0)} (${fmt((100 * r.idleWakeups) / r.wakeups, 0)}%)`);
+}
+
+/**
+ * The same open loop driven by bench/loadgen.c (no JavaScript on the client
+ * side), against a daemon on --single-threaded-gc and one on V8's parallel
+ * collector. Skipped, with the reason, where no C compiler is found.
+ */
+async function benchNativeLoad(boots: Trace[], dir: string): Promise<void> {
+  const sub = mkdtempSync(join(dir, 'native-'));
+  const built = await buildLoadgen(sub);
+  if ('missing' in built) { line('C load generator (bench/loadgen.c)', `not run: ${built.missing}`); return; }
+  // The machine's own floor: with every core busy (as during the open loop), how often and how
+  // long a thread that never blocks is kept off its CPU anyway.
+  const cores = availableParallelism();
+  const h = await hiccups(built.path, cores, 5);
+  const sum = (k: 'over1ms' | 'over2ms' | 'over5ms'): number => h.reduce((x, y) => x + y[k], 0) / h.length;
+  line(`machine: ${cores} threads spinning 5 s, gaps per thread > 1 / 2 / 5 ms`, `${fmt(sum('over1ms'), 1)} / ${fmt(sum('over2ms'), 1)} / ${fmt(sum('over5ms'), 1)}`);
+  line(`machine: longest gap (µs) / share of time off the CPU`, `${fmt(Math.max(...h.map((x) => x.maxUs)), 0)} / ${fmt(100 * Math.max(...h.map((x) => x.stalledShare)), 2)}%`);
+  const stepsFile = join(sub, 'steps.bin');
+  writeSteps(boots.map((t) => compileTrace(t)), stepsFile);
+  for (const gc of ['single', 'parallel'] as const) {
+    const d = await startDaemon(['--memory'], mkdtempSync(join(sub, `${gc}-`)), gc);
+    try {
+      const base = { socket: d.socket, stepsFile, conns: 100, rate: TARGET_RATE };
+      await nativeOpenLoop(built.path, { ...base, rate: TARGET_RATE / 2, warmupMs: 1000, durationMs: 1000, vmPrefix: 'warm' });
+      const cpu0 = cpuSeconds(d.child.pid!);
+      const r = await nativeOpenLoop(built.path, { ...base, warmupMs: 500, durationMs: 3000, vmPrefix: 'native' });
+      const cpu = cpuSeconds(d.child.pid!) - cpu0;
+      const label = `daemon (${gc === 'single' ? '--single-threaded-gc' : "V8's parallel GC"}), boot traces, 100 conn, open loop at ${TARGET_RATE} req/s, C load generator`;
+      line(`${label}: answered / scheduled`, `${r.answered} / ${r.scheduled} in ${fmt(r.seconds, 2)} s`);
+      line(`${label}: latency µs p50 / p90 / p99 / p99.9 / max`, `${fmt(r.p50, 0)} / ${fmt(r.p90, 0)} / ${fmt(r.p99, 0)} / ${fmt(r.p999, 0)} / ${fmt(r.max, 0)}`);
+      line(`${label}: daemon CPU µs per request (warm-up and tail included)`, fmt((cpu * 1e6) / (TARGET_RATE * 3.5), 1));
+      line(`${label}: sent late / pacing lag µs p99 / max`, `${r.late} (${fmt((100 * r.late) / r.scheduled, 2)}%) / ${fmt(r.lagP99, 1)} / ${fmt(r.lagMax, 0)}`);
+      if (gc === 'single') {
+        const ok = r.answered === r.scheduled && r.p99 <= TARGET_P99_US;
+        line(`target: ${TARGET_RATE} req/s with 100 conn, p99 <= ${TARGET_P99_US} µs (C load generator)`, ok ? 'met' : 'NOT met');
+      }
+    } finally {
+      await stopDaemon(d.child);
+    }
   }
 }

@@ -55,7 +55,7 @@ interface RunHooks {
 /** One VM connection replaying its trace in order, looping. */
 class Driver {
   private readonly decoder = new FrameDecoder();
-  private pos = 0;
+  private pos: number;
   /** The frame type the step in flight must be answered with; 0 when idle. */
   private expect = 0;
   private closing = false;
@@ -65,11 +65,17 @@ class Driver {
   readonly backlog: number[] = [];
   backlogHead = 0;
 
-  constructor(readonly vmId: string, private readonly socket: Socket, private readonly steps: readonly Step[], private readonly hooks: RunHooks) {
-    socket.on('data', (c: Buffer) => this.onData(c));
+  /** `start`: the trace step this connection begins at (connections sharing a trace start spread over it). */
+  constructor(readonly vmId: string, conn: Conn, private readonly steps: readonly Step[], start: number, private readonly hooks: RunHooks) {
+    const socket = conn.socket;
+    this.socket = socket;
+    this.pos = start;
+    conn.onChunk = (c) => this.onData(c);
     socket.on('error', (e) => this.abort(`socket error: ${e.message}`));
     socket.on('close', () => this.abort('connection closed by the daemon'));
   }
+
+  private readonly socket: Socket;
 
   get busy(): boolean { return this.expect !== 0; }
 
@@ -97,7 +103,7 @@ class Driver {
     this.hooks.fail(new LoadError(`${this.vmId}, trace step ${this.pos}: ${what}`));
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -136,13 +142,28 @@ class Driver {
   }
 }
 
+/**
+ * Every bench connection reads into this one buffer, as the daemon does
+ * (src/daemon/read-buffer.ts): no ArrayBuffer per read for the bench's own
+ * collector to sweep, which would show as latency. A chunk is consumed before
+ * its callback returns; FrameDecoder copies what it holds over.
+ */
+const READ_BUFFER = new Uint8Array(64 * 1024);
+
+/** A connected socket and where its bytes go (the HELLO check first, then its Driver). */
+interface Conn { socket: Socket; onChunk: (chunk: Uint8Array) => void }
+
 /** Connect and say HELLO (promises here are setup only, not per request). */
-function connectOne(path: string, vmId: string): Promise<Socket> {
-  return new Promise<Socket>((resolve, reject) => {
-    const s = createConnection(path);
+function connectOne(path: string, vmId: string): Promise<Conn> {
+  return new Promise<Conn>((resolve, reject) => {
+    const conn: Conn = {
+      socket: createConnection({ path, onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => { conn.onChunk(buf.subarray(0, n)); return true; } } }),
+      onChunk: (c) => onData(c),
+    };
+    const s = conn.socket;
     const dec = new FrameDecoder();
     const fail = (e: Error): void => { s.destroy(); reject(new LoadError(`${vmId}: ${e.message}`)); };
-    const onData = (c: Buffer): void => {
+    const onData = (c: Uint8Array): void => {
       try {
         const frames = dec.push(c);
         if (frames.length === 0) return;
@@ -152,14 +173,14 @@ function connectOne(path: string, vmId: string): Promise<Socket> {
         if (f.type !== FrameType.HELLO_OK) throw new Error(`HELLO answered ${frameTypeName(f.type)}`);
         const ok = decodeHelloOk(f.payload);
         if (ok.version !== 1) throw new Error(`daemon speaks protocol ${ok.version}`);
-        s.off('data', onData); s.off('error', fail); s.off('close', onClose);
-        resolve(s);
+        conn.onChunk = () => undefined;
+        s.off('error', fail); s.off('close', onClose);
+        resolve(conn);
       } catch (e) {
         fail(e as Error);
       }
     };
     const onClose = (): void => fail(new Error('closed before HELLO_OK'));
-    s.on('data', onData);
     s.once('error', fail);
     s.once('close', onClose);
     s.once('connect', () => s.write(encodeHello(vmId)));
@@ -213,13 +234,13 @@ class Meter {
 
 /** Connect every driver, run `body` until it calls finish(), tear down; any failure rejects. */
 async function withDrivers(o: Common, hooks: Omit<RunHooks, 'fail'>, body: (drivers: Driver[], finish: () => void, fail: (e: Error) => void) => void): Promise<void> {
-  const sockets: Socket[] = [];
+  const sockets: Conn[] = [];
   try {
     for (let i = 0; i < o.conns; i += 50) {
       sockets.push(...await Promise.all(Array.from({ length: Math.min(50, o.conns - i) }, (_, k) => connectOne(o.socket, `${o.vmPrefix}-${i + k}`))));
     }
   } catch (e) {
-    for (const s of sockets) s.destroy();
+    for (const c of sockets) c.socket.destroy();
     throw e;
   }
   const drivers: Driver[] = [];
@@ -229,7 +250,15 @@ async function withDrivers(o: Common, hooks: Omit<RunHooks, 'fail'>, body: (driv
       const fail = (e: Error): void => { if (!over) { over = true; reject(e); } };
       const finish = (): void => { if (!over) { over = true; resolve(); } };
       const h: RunHooks = { done: (d, now) => { if (!over) hooks.done(d, now); }, fail };
-      sockets.forEach((s, i) => drivers.push(new Driver(`${o.vmPrefix}-${i}`, s, o.steps[i % o.steps.length]!, h)));
+      // Connection i replays trace i mod T. Those sharing a trace start evenly spread over it: VMs
+      // do not boot in lockstep, and 100 of them hitting the same expensive step at once would be
+      // a burst no fleet sends.
+      const traces = o.steps.length;
+      sockets.forEach((c, i) => {
+        const steps = o.steps[i % traces]!;
+        const peers = Math.ceil((o.conns - (i % traces)) / traces);
+        drivers.push(new Driver(`${o.vmPrefix}-${i}`, c, steps, Math.floor((steps.length * Math.floor(i / traces)) / peers), h));
+      });
       body(drivers, finish, fail);
     });
   } finally {

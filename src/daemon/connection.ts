@@ -78,7 +78,6 @@ export class Connection {
   constructor(readonly id: number, private readonly socket: Socket, private readonly env: ConnectionEnv) {
     this.log = env.logger.child({ conn: id });
     this.helloTimer = setTimeout(() => this.fail(ErrorCode.TIMEOUT, 'hello-timeout', 'no HELLO in time'), env.limits.helloTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => { this.reason ??= 'socket-error'; this.log.debug({ code: e.code }, 'socket error'); });
     socket.on('close', () => this.onClose());
   }
@@ -94,7 +93,8 @@ export class Connection {
     else if (this.state !== 'closing') this.fail(ErrorCode.SHUTTING_DOWN, 'shutdown', 'daemon stopping', 'info');
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the peer; `chunk` is valid only during this call (the read buffer is shared). */
+  onData(chunk: Uint8Array): void {
     if (this.state === 'closing') return;
     let frames: Frame[];
     try {

@@ -94,9 +94,12 @@ export interface Frame {
 }
 
 /**
- * Incremental decoder: feed socket chunks, get whole frames. Chunks are kept
- * as received and joined only once a frame is complete, so a frame dribbled in
- * byte by byte costs one copy, and the copy is sized by a length already checked.
+ * Incremental decoder: feed socket chunks, get whole frames. The caller may
+ * reuse a chunk's memory as soon as push() returns (the daemon reads every
+ * connection into one shared buffer): bytes held over for an incomplete frame
+ * are copied then, and a returned frame may be a view of the chunk, valid as
+ * long as the chunk is. A frame that arrives in pieces is joined once it is
+ * complete, into a copy sized by a length already checked.
  */
 export class FrameDecoder {
   private chunks: Uint8Array[] = [];
@@ -123,7 +126,7 @@ export class FrameDecoder {
     const out: Frame[] = [];
     for (;;) {
       if (this.need === undefined) {
-        if (this.buffered < LENGTH_FIELD_SIZE) return out;
+        if (this.buffered < LENGTH_FIELD_SIZE) { this.own(chunk); return out; }
         const head = this.take(LENGTH_FIELD_SIZE);
         const length = lengthAt(head, 0);
         // A refused length ends the stream: drop what is held, so nothing outlives the refusal.
@@ -134,10 +137,18 @@ export class FrameDecoder {
         }
         this.need = length;
       }
-      if (this.buffered < this.need) return out;
+      if (this.buffered < this.need) { this.own(chunk); return out; }
       const body = this.take(this.need);
       this.need = undefined;
       out.push({ type: body[0]!, payload: body.subarray(1) });
+    }
+  }
+
+  /** Keep no view of the caller's chunk past push(): copy the bytes held over. */
+  private own(chunk: Uint8Array): void {
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      if (c.buffer === chunk.buffer) this.chunks[i] = c.slice();
     }
   }
 
@@ -153,7 +164,7 @@ export class FrameDecoder {
       const part = first.subarray(0, n);
       if (first.length === n) this.chunks.shift(); else this.chunks[0] = first.subarray(n);
       this.buffered -= n;
-      // A view, not a copy: sockets hand out a fresh buffer per read, so the view stays valid.
+      // A view, not a copy: what push() held over was copied (own), the rest is the current chunk.
       return part;
     }
     const out = new Uint8Array(n);

@@ -11,6 +11,7 @@ import { DaemonMetrics, functionLabel, statusLabel } from './metrics.js';
 import { createLogger } from './logging.js';
 import { WorkTracker, DEFAULT_RATE_LIMIT, type RateLimit } from './limits.js';
 import { listenUnix, listenFd } from './listen.js';
+import { adoptWithSharedReads } from './read-buffer.js';
 import { createApiHandler } from './api.js';
 import { StoreLock, storeLockPath, stateDirLockPath } from '../persist/store-lock.js';
 
@@ -108,6 +109,8 @@ export class Daemon {
       socket: config.dataFd !== undefined ? `fd ${config.dataFd}` : config.socketPath,
       api: config.apiFd !== undefined ? `fd ${config.apiFd}` : config.apiSocketPath,
       apiPort: d.apiPort, layout: config.layout,
+      // docs/cli.md "serve": helper threads stall the daemon on a busy host.
+      gc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel (run node --single-threaded-gc)',
     }, 'listening');
     return d;
   }
@@ -136,7 +139,7 @@ export class Daemon {
 
   private async listen(): Promise<void> {
     const c = this.config;
-    const data = createNetServer({ pauseOnConnect: false }, (s) => this.accept(s));
+    const data = createNetServer({ pauseOnConnect: true }, (s) => this.accept(s)) // nothing read before adoptWithSharedReads;
     this.dataServer = data;
     if (c.dataFd !== undefined) {
       await listenFd(data, c.dataFd);
@@ -175,14 +178,16 @@ export class Daemon {
     }
     this.metrics.connections.inc();
     this.logger.info({ conn: id }, 'connection open');
-    const conn = new Connection(id, socket, {
+    // Reads start once the handle is adopted; the first chunk arrives on a later turn of the loop.
+    const own = adoptWithSharedReads(socket, (chunk) => conn.onData(chunk));
+    const conn = new Connection(id, own, {
       registry: this.registry, raw: this.raw, metrics: this.metrics, logger: this.logger, work: this.work,
       limits: { ...DEFAULT_CONNECTION_LIMITS, ...this.config.limits },
       handlerFor: (vm) => this.handlerFor(vm),
       isStopping: () => this.isStopping,
     });
     this.connections.add(conn);
-    socket.on('close', () => this.connections.delete(conn));
+    own.on('close', () => this.connections.delete(conn));
   }
 
   /** The VM's service as transports call it: every answered request is counted and timed. */
@@ -203,7 +208,10 @@ export class Daemon {
       const processNow = (request: Uint8Array, bufferSize: number): MmResult | Promise<MmResult> => {
         const t0 = performance.now();
         const r = svc.processNow(request, bufferSize);
-        return r instanceof Promise ? r.then((x) => observed(request, x, t0)) : observed(request, r, t0);
+        if (!(r instanceof Promise)) return observed(request, r, t0);
+        // The request's bytes may live in the shared read buffer: keep a copy for the labels.
+        const kept = request.slice();
+        return r.then((x) => observed(kept, x, t0));
       };
       h = {
         processNow,
