@@ -8,6 +8,7 @@ import {
   decodeHelloOk, decodeMmReply, decodeMmioReadOk, decodeMemRead, decodeMemWrite, decodeError, expectEmpty,
   type Frame,
 } from './frames.js';
+import { sharedRead } from './read-buffer.js';
 
 /** The daemon answered ERROR, or the connection failed. `code` is an ErrorCode, or 0 for transport failures. */
 export class DaemonError extends Error {
@@ -56,19 +57,22 @@ export class DaemonClient implements ReplayTarget {
     this.watchdog = setTimeout(() => this.onWatchdog(), this.timeoutMs);
     this.watchdog.unref();
     socket.once('close', () => clearTimeout(this.watchdog));
-    socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('error', (e) => this.fail(new DaemonError(0, true, `socket: ${e.message}`)));
     socket.on('close', () => this.fail(new DaemonError(0, true, 'connection closed by the daemon')));
   }
 
   /** Connect and say HELLO; resolves once the daemon has bound the connection to the VM. */
   static async connect(socketPath: string, vmId: string, opts: DaemonClientOptions = {}): Promise<DaemonClient> {
+    const reader: { client?: DaemonClient } = {}; // no byte arrives before HELLO, sent once it is set
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection(socketPath);
+      // Answers are read into the shared buffer (read-buffer.ts): each is consumed, and what a
+      // caller keeps copied, before the read callback returns.
+      const s = createConnection({ path: socketPath, onread: sharedRead((c) => reader.client!.onData(c)) });
       s.once('connect', () => { s.off('error', reject); resolve(s); });
       s.once('error', reject);
     });
     const c = new DaemonClient(socket, opts);
+    reader.client = c;
     try {
       const ok = decodeHelloOk((await c.call(encodeHello(vmId), FrameType.HELLO_OK)).payload);
       if (ok.version !== 1) throw new DaemonError(0, true, `daemon speaks protocol ${ok.version}`);
@@ -133,7 +137,7 @@ export class DaemonClient implements ReplayTarget {
 
   private get timeoutMs(): number { return this.opts.timeoutMs ?? 30_000; }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);

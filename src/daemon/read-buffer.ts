@@ -16,13 +16,20 @@ import { Socket } from 'node:net';
  */
 const SHARED = new Uint8Array(64 * 1024);
 
-/** What Node's net module takes and does not declare: an existing handle, and onread. */
-interface AdoptOptions {
-  handle: object;
-  readable: true;
-  writable: true;
-  onread: { buffer: Uint8Array; callback: (bytes: number, buffer: Uint8Array) => boolean };
+/** Node's `onread` option (net.connect, and Socket for an adopted handle). */
+export interface SharedRead { buffer: Uint8Array; callback: (bytes: number, buffer: Uint8Array) => boolean }
+
+/**
+ * The `onread` option that reads into the shared buffer and hands each chunk to
+ * `onChunk`, for sockets this process creates (DaemonClient) as for the ones it
+ * accepts; the rule above holds for both.
+ */
+export function sharedRead(onChunk: (chunk: Uint8Array) => void): SharedRead {
+  return { buffer: SHARED, callback: (n, buf) => { onChunk(buf.subarray(0, n)); return true; } };
 }
+
+/** What Node's net module takes and does not declare: an existing handle. */
+interface AdoptOptions { handle: object; readable: true; writable: true; onread: SharedRead }
 
 interface WithHandle { _handle: { useUserBuffer?: unknown } | null }
 
@@ -44,10 +51,7 @@ export function adoptWithSharedReads(accepted: Socket, onChunk: (chunk: Uint8Arr
     return accepted;
   }
   internal._handle = null;
-  const options: AdoptOptions = {
-    handle, readable: true, writable: true,
-    onread: { buffer: SHARED, callback: (n, buf) => { onChunk(buf.subarray(0, n)); return true; } },
-  };
+  const options: AdoptOptions = { handle, readable: true, writable: true, onread: sharedRead(onChunk) };
   const own = new Socket(options as unknown as ConstructorParameters<typeof Socket>[0]);
   own.once('close', () => accepted.destroy());
   return own;

@@ -150,3 +150,20 @@ test('serve refuses contradictory or incomplete options with one line and exit 1
   }));
   assert.ok(!existsSync(join(dir, 'a.json')), 'nothing was created');
 });
+
+test('the listening line says which collector runs: single-threaded under node --single-threaded-gc (docs/cli.md, serve)', async (t) => {
+  const dir = tempDir(t);
+  const gcOf = async (flags: string): Promise<unknown> => {
+    const sock = join(dir, `gc${flags.length}.sock`);
+    const p = spawnServe([], { shell: `exec "${process.execPath}" ${flags} "${CLI}" serve --memory --socket "${sock}" --log-level info` });
+    t.after(() => { p.child.kill('SIGKILL'); });
+    await waitListening(sock, 10_000, p.exited);
+    for (let i = 0; i < 100 && !p.stderr().includes('"msg":"listening"'); i++) await new Promise((r) => setTimeout(r, 20));
+    const listening = p.stderr().split('\n').filter((l) => l.includes('"msg":"listening"')).map((l) => JSON.parse(l) as { gc: unknown });
+    p.child.kill('SIGTERM');
+    await p.exited;
+    return listening[0]?.gc;
+  };
+  assert.equal(await gcOf('--single-threaded-gc'), 'single-threaded');
+  assert.match(String(await gcOf('')), /^parallel/);
+});

@@ -103,3 +103,16 @@ test('where the accepted handle is not what it expects, a connection still works
   assert.equal(echoed.toString(), 'ping');
   assert.equal(Buffer.concat(got).toString(), 'ping');
 });
+
+test('a DaemonClient answer the caller keeps is its own: later reads into the shared buffer leave it as it was', async (t) => {
+  const { socket } = await startDaemon(t);
+  const c = await DaemonClient.connect(socket, 'vm-keep');
+  t.after(() => c.close());
+  const data = new Uint8Array(600).map((_, i) => (i * 13) & 0xff);
+  assert.equal(replyStatus((await c.process(setVariableRequest({ name: 'Kept', guid: TEST_GUID, attributes: NV_BS_RT, data }), 65536)).reply!), EFI_SUCCESS);
+  const kept = await c.process(getVariableRequest({ name: 'Kept', guid: TEST_GUID, dataSize: 4096 }), 65536);
+  const copy = kept.reply!.slice();
+  for (let i = 0; i < 5; i++) await c.process(getVariableRequest({ name: 'Absent', guid: TEST_GUID, dataSize: 4096 }), 65536);
+  assert.deepEqual(kept.reply, copy);
+  assert.deepEqual(replyData(kept.reply!).data, data);
+});
