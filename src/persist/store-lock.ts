@@ -6,8 +6,11 @@ import { basename, dirname, join, resolve } from 'node:path';
  * state directory (`DIR/.uefi-vars.lock`) for as long as it runs: a second
  * daemon on the same stores, or a CLI write behind a daemon's back, would make
  * the daemon's next save drop the other's changes. The claim is a file created
- * exclusively (O_EXCL) holding the owner's pid; a claim whose pid is gone (the
- * owner was killed) is stale and is taken over.
+ * exclusively (O_EXCL) holding the owner's pid and, on Linux, the boot and the
+ * process start time. A claim is stale, and taken over, when its pid is gone
+ * (the owner was killed), when it was made in an earlier boot, or when the pid
+ * now names a process that started at another time (pids are reused: after a
+ * reboot a persistent state directory's claim names some unrelated process).
  */
 
 export class StoreInUseError extends Error {
@@ -37,6 +40,33 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Linux's id of this boot; undefined elsewhere. */
+async function bootId(): Promise<string | undefined> {
+  return readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((t) => t.trim(), () => undefined);
+}
+
+/** When `pid` started, in clock ticks after boot (field 22 of Linux's /proc/PID/stat); undefined elsewhere. */
+async function startTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+}
+
+interface Claim { pid: number; boot: string | undefined; start: string | undefined }
+
+/** `PID\n[boot ID\n][start TICKS\n]`; a file of this project's earlier versions holds the pid line only. */
+function parseClaim(text: string): Claim | undefined {
+  const lines = text.split('\n').filter((l) => l !== '');
+  if (lines.length === 0 || !/^\d{1,10}$/.test(lines[0]!)) return undefined;
+  const field = (k: string): string | undefined => lines.find((l) => l.startsWith(`${k} `))?.slice(k.length + 1);
+  return { pid: Number(lines[0]), boot: field('boot'), start: field('start') };
+}
+
+async function claimText(): Promise<string> {
+  const [boot, start] = await Promise.all([bootId(), startTime(process.pid)]);
+  return `${process.pid}\n${boot ? `boot ${boot}\n` : ''}${start ? `start ${start}\n` : ''}`;
+}
+
 /** The live owner recorded in a lock file, if any (unreadable or garbage: none). */
 async function liveOwner(lockPath: string): Promise<number | undefined> {
   let text: string;
@@ -45,8 +75,13 @@ async function liveOwner(lockPath: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-  const pid = /^\d{1,10}\n?$/.test(text) ? Number(text.trim()) : NaN;
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : undefined;
+  const c = parseClaim(text);
+  if (!c || !Number.isSafeInteger(c.pid) || c.pid <= 0 || c.pid === process.pid || !alive(c.pid)) return undefined;
+  const boot = await bootId();
+  if (c.boot !== undefined && boot !== undefined && c.boot !== boot) return undefined;
+  const start = c.start !== undefined ? await startTime(c.pid) : undefined;
+  if (start !== undefined && start !== c.start) return undefined;
+  return c.pid;
 }
 
 /** Claims this process holds (a pid check cannot tell two daemons in one process apart). */
@@ -66,9 +101,10 @@ export class StoreLock {
     // starter took the claim in between, its O_EXCL create won and we report it.
     for (let round = 0; round < 2; round++) {
       try {
+        const text = await claimText();
         const fh = await open(lockPath, 'wx', 0o600);
         try {
-          await fh.writeFile(`${process.pid}\n`);
+          await fh.writeFile(text);
           await fh.sync();
         } finally {
           await fh.close();
@@ -90,7 +126,7 @@ export class StoreLock {
   async release(): Promise<void> {
     held.delete(resolve(this.lockPath));
     const text = await readFile(this.lockPath, 'utf8').catch(() => '');
-    if (text.trim() === String(process.pid)) await unlink(this.lockPath).catch(() => undefined);
+    if (parseClaim(text)?.pid === process.pid) await unlink(this.lockPath).catch(() => undefined);
   }
 }
 

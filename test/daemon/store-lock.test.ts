@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { ErrorCode, FrameType, decodeError } from '../../src/daemon/frames.js';
-import { storeLockPath, stateDirLockPath, StoreLock, StoreInUseError } from '../../src/persist/store-lock.js';
+import { storeLockPath, stateDirLockPath, StoreLock, StoreInUseError, assertStoreFree } from '../../src/persist/store-lock.js';
 import { CLI, tempDir, spawnServe, waitListening, setVar, FrameSocket, EFI_SUCCESS } from './helpers.js';
 
 /** The pid of a process that has exited (a killed daemon's claim looks like this). */
@@ -29,7 +29,7 @@ for (const layout of ['--state-dir', '--store'] as const) {
     t.after(() => { first.child.kill('SIGKILL'); });
     await waitListening(join(dir, 'a.sock'), 10_000, first.exited);
     const lock = layout === '--store' ? storeLockPath(target) : stateDirLockPath(target);
-    assert.equal(readFileSync(lock, 'utf8').trim(), String(first.child.pid));
+    assert.equal(claimPid(lock), first.child.pid);
 
     const second = spawnServe([layout, target, '--socket', join(dir, 'b.sock'), '--log-level', 'silent']);
     t.after(() => { second.child.kill('SIGKILL'); });
@@ -56,7 +56,59 @@ test('a claim left by a killed daemon is taken over', async (t) => {
   const p = spawnServe(['--store', store, '--socket', join(dir, 'd.sock'), '--log-level', 'silent']);
   t.after(() => { p.child.kill('SIGKILL'); });
   await waitListening(join(dir, 'd.sock'), 10_000, p.exited);
-  assert.equal(readFileSync(storeLockPath(store), 'utf8').trim(), String(p.child.pid));
+  assert.equal(claimPid(storeLockPath(store)), p.child.pid);
+});
+
+/** The pid line of a claim. */
+function claimPid(lock: string): number {
+  return Number(readFileSync(lock, 'utf8').split('\n')[0]);
+}
+
+/** A live process that is not a daemon: what a claim's pid names after a reboot reused it. */
+function bystander(t: { after(fn: () => void): void }): number {
+  const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  t.after(() => { c.kill('SIGKILL'); });
+  return c.pid!;
+}
+
+const procStat = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8');
+const bootIdNow = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+/** Field 22 of /proc/PID/stat, read here independently of the code under test. */
+const startOf = (pid: number): string => procStat(pid).replace(/^.*\) /s, '').split(' ')[19]!;
+
+test('a claim whose pid now names another process (reused after a reboot, or later in this boot) is taken over', { skip: !existsSync('/proc/self/stat') && 'needs Linux /proc' }, async (t) => {
+  const other = bystander(t);
+  const dir = tempDir(t);
+  const cases: [string, string][] = [
+    ['written in an earlier boot', `${other}\nboot 00000000-0000-0000-0000-000000000000\nstart ${startOf(other)}\n`],
+    ['by a process that started at another time', `${other}\nboot ${bootIdNow()}\nstart 1\n`],
+  ];
+  for (const [why, text] of cases) {
+    const store = join(dir, `vm-${cases.findIndex((c) => c[0] === why)}.json`);
+    writeFileSync(storeLockPath(store), text);
+    const lock = await StoreLock.acquire(storeLockPath(store), store);
+    assert.equal(claimPid(storeLockPath(store)), process.pid, why);
+    await lock.release();
+  }
+});
+
+test('a claim naming a live process with its own boot and start time, or only its pid (older claims), holds', { skip: !existsSync('/proc/self/stat') && 'needs Linux /proc' }, async (t) => {
+  const other = bystander(t);
+  const dir = tempDir(t);
+  for (const text of [`${other}\nboot ${bootIdNow()}\nstart ${startOf(other)}\n`, `${other}\n`]) {
+    const store = join(dir, 'vm.json');
+    writeFileSync(storeLockPath(store), text);
+    await assert.rejects(StoreLock.acquire(storeLockPath(store), store), (e: unknown) => e instanceof StoreInUseError && e.pid === other);
+    await assert.rejects(assertStoreFree(store), StoreInUseError);
+  }
+});
+
+test('the claim a daemon writes names its pid, this boot and its start time', { skip: !existsSync('/proc/self/stat') && 'needs Linux /proc' }, async (t) => {
+  const dir = tempDir(t);
+  const store = join(dir, 'vm.json');
+  const lock = await StoreLock.acquire(storeLockPath(store), store);
+  t.after(() => lock.release());
+  assert.equal(readFileSync(storeLockPath(store), 'utf8'), `${process.pid}\nboot ${bootIdNow()}\nstart ${startOf(process.pid)}\n`);
 });
 
 test('uefi-vars set on a store a daemon serves is refused: exit 1, one line, store bytes unchanged', async (t) => {
