@@ -7,6 +7,7 @@
  *
  *   loadgen SOCKET STEPS CONNS RATE WARMUP_MS DURATION_MS VM_PREFIX
  *   loadgen --hiccup SECONDS
+ *   loadgen --serve SOCKET
  *
  * STEPS is written by bench/daemon.ts: u32 trace count, then per trace a u32
  * step count and per step: u8 expected answer type, u8 is-MM-request, u32
@@ -22,6 +23,12 @@
  * reports every gap longer than 100 µs, time in which this thread did not run
  * (another thread, the kernel, or the hypervisor had its CPU). Run one per
  * core, it is the floor under any latency measured here.
+ *
+ * --serve is the floor the daemon is measured against: the least a server of
+ * this protocol can do. One thread, epoll, no allocation per request: HELLO
+ * is answered HELLO_OK, RESET RESET_OK, an MM_REQUEST an MM_REPLY that echoes
+ * the request's buffer (as a real reply writes the buffer back). It runs
+ * until killed.
  *
  * Prints one JSON object; exits 3 on a protocol surprise (an answer of the
  * wrong type, a closed connection), 2 on a usage or system error.
@@ -287,12 +294,106 @@ static int hiccup(double seconds)
 	return 0;
 }
 
+struct peer { int fd; uint8_t *buf; uint32_t have; };
+
+__attribute__((noreturn)) static void serve(const char *path)
+{
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (ls < 0 || strlen(path) >= sizeof a.sun_path)
+		die("socket");
+	strcpy(a.sun_path, path);
+	unlink(path);
+	if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 1024) < 0)
+		die("bind/listen");
+	int ep = epoll_create1(0);
+	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ls, &lev) < 0)
+		die("epoll");
+	static const uint8_t hello_ok[] = { 9, 0, 0, 0, 0x81, 1, 0, 0, 0, 0x00, 0x01, 0x01, 0x00 };
+	static const uint8_t reset_ok[] = { 1, 0, 0, 0, 0x83 };
+	enum { CAP = 1 << 18 };
+	uint8_t *out = malloc(CAP);
+	struct epoll_event evs[128];
+	if (!out)
+		die("malloc");
+	for (;;) {
+		int n = epoll_wait(ep, evs, 128, -1);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			struct peer *p = evs[i].data.ptr;
+			if (!p) {
+				int fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+				if (fd < 0)
+					continue;
+				p = calloc(1, sizeof *p);
+				if (!p || !(p->buf = malloc(CAP)))
+					die("malloc");
+				p->fd = fd;
+				struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				continue;
+			}
+			ssize_t r = read(p->fd, p->buf + p->have, CAP - p->have);
+			if (r <= 0) {
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+				close(p->fd);
+				free(p->buf);
+				free(p);
+				continue;
+			}
+			p->have += (uint32_t)r;
+			uint32_t off = 0;
+			int bad = 0;
+			while (p->have - off >= 5) {
+				uint32_t len;
+				memcpy(&len, p->buf + off, 4);
+				if (len == 0 || len > CAP - 8) {
+					bad = 1;
+					break;
+				}
+				if (p->have - off - 4 < len)
+					break;
+				const uint8_t *f = p->buf + off + 4;
+				if (f[0] == 0x01) {
+					write_all(p->fd, hello_ok, sizeof hello_ok);
+				} else if (f[0] == 0x03) {
+					write_all(p->fd, reset_ok, sizeof reset_ok);
+				} else if (f[0] == 0x02 && len >= 5) {
+					uint32_t body = len - 5;	/* type, u32 buffer size */
+					uint32_t rlen = 1 + 2 + body;
+					memcpy(out, &rlen, 4);
+					out[4] = 0x82;
+					out[5] = 0;	/* device status SUCCESS */
+					out[6] = 0;	/* no reason */
+					memcpy(out + 7, f + 5, body);
+					write_all(p->fd, out, 4 + rlen);
+				}
+				off += 4 + len;
+			}
+			if (bad) {
+				close(p->fd);
+				free(p->buf);
+				free(p);
+				continue;
+			}
+			if (p->have > off)
+				memmove(p->buf, p->buf + off, p->have - off);
+			p->have -= off;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--hiccup") == 0)
 		return hiccup(atof(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--serve") == 0)
+		serve(argv[2]);
 	if (argc != 8) {
-		fprintf(stderr, "usage: loadgen SOCKET STEPS CONNS RATE WARMUP_MS DURATION_MS VM_PREFIX | loadgen --hiccup SECONDS\n");
+		fprintf(stderr, "usage: loadgen SOCKET STEPS CONNS RATE WARMUP_MS DURATION_MS VM_PREFIX | loadgen --hiccup SECONDS | loadgen --serve SOCKET\n");
 		return 2;
 	}
 	const char *path = argv[1];
