@@ -29,6 +29,12 @@ export async function runServe(args: string[]): Promise<number> {
     err(`uefi-vars serve: ${(e as Error).message}`);
     return Exit.FAILURE;
   }
+  // The sockets listen before start() returns: a signal from then on means a graceful stop,
+  // so it is caught now and acted on once the daemon is there.
+  let early: NodeJS.Signals | undefined;
+  const onEarly = (sig: NodeJS.Signals): void => { early ??= sig; };
+  process.on('SIGTERM', onEarly);
+  process.on('SIGINT', onEarly);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(config);
@@ -36,6 +42,9 @@ export async function runServe(args: string[]): Promise<number> {
     config.logger?.error({ err: (e as Error).message }, 'cannot start');
     err(`uefi-vars serve: ${(e as Error).message}`);
     return Exit.FAILURE;
+  } finally {
+    process.off('SIGTERM', onEarly);
+    process.off('SIGINT', onEarly);
   }
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -58,6 +67,7 @@ export async function runServe(args: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (early) onSignal(early);
   });
 }
 

@@ -26,7 +26,9 @@ export const EFI_NOT_FOUND = 0x800000000000000en;
 
 export function tempDir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'uefi-vars-daemon-test-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
+  // After-hooks run in the order they were added, and a failing one skips the rest: a daemon a
+  // test spawned after this may still be writing here, and its kill hook must still run.
+  t.after(() => { try { rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); } catch { /* a leftover temp dir */ } });
   return d;
 }
 

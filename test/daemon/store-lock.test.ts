@@ -57,6 +57,8 @@ test('a claim left by a killed daemon is taken over', async (t) => {
   t.after(() => { p.child.kill('SIGKILL'); });
   await waitListening(join(dir, 'd.sock'), 10_000, p.exited);
   assert.equal(claimPid(storeLockPath(store)), p.child.pid);
+  p.child.kill('SIGTERM');
+  assert.equal((await p.exited).code, 0);
 });
 
 /** The pid line of a claim. */

@@ -16,6 +16,7 @@ export function cli(...args: string[]): CliResult {
 
 export function tempDir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'uefi-vars-test-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
+  // A failing after-hook would skip the ones added later (the kill of a process still writing here).
+  t.after(() => { try { rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); } catch { /* a leftover temp dir */ } });
   return d;
 }
