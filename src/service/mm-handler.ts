@@ -17,8 +17,10 @@ export interface MmResult {
 
 export interface MmHandler {
   /**
-   * Process one request. `request` is copied by the service before parsing; the
-   * caller's array is never read again. `bufferSize` is the negotiated BUFFER_SIZE.
+   * Process one request. `request` is valid only until this call returns (the
+   * daemon's read buffer is shared, daemon/read-buffer.ts): an implementation
+   * copies what it keeps before it returns, as the service copies the whole
+   * request before parsing. `bufferSize` is the negotiated BUFFER_SIZE.
    */
   process(request: Uint8Array, bufferSize: number): Promise<MmResult>;
   /** Optional hot-path variant: the result itself when it is ready at once, else a promise. */
