@@ -1,4 +1,4 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -84,6 +84,35 @@ async function liveOwner(lockPath: string): Promise<number | undefined> {
   return c.pid;
 }
 
+/** A takeover mutex older than this belongs to a starter that died in the middle of one. */
+const TAKEOVER_STALE_MS = 5000;
+
+/**
+ * Remove a stale claim, under `LOCK.takeover` (created O_EXCL): staleness is
+ * judged again while holding it, so two starters that both saw the same stale
+ * claim cannot have the slower one remove the claim the faster one just made.
+ */
+async function removeStale(lockPath: string): Promise<void> {
+  const mutex = `${lockPath}.takeover`;
+  for (let tries = 0; ; tries++) {
+    try {
+      await (await open(mutex, 'wx', 0o600)).close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const age = await stat(mutex).then((st) => Date.now() - st.mtimeMs, () => 0);
+    if (age > TAKEOVER_STALE_MS) await unlink(mutex).catch(() => undefined);
+    else if (tries > 200) return; // someone else is taking it over; the caller re-reads the claim
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  try {
+    if ((await liveOwner(lockPath)) === undefined) await unlink(lockPath).catch(() => undefined);
+  } finally {
+    await unlink(mutex).catch(() => undefined);
+  }
+}
+
 /** Claims this process holds (a pid check cannot tell two daemons in one process apart). */
 const held = new Set<string>();
 
@@ -97,29 +126,36 @@ export class StoreLock {
   static async acquire(lockPath: string, target: string): Promise<StoreLock> {
     const key = resolve(lockPath);
     if (held.has(key)) throw new StoreInUseError(target, process.pid, lockPath);
-    // Two rounds: the second follows the removal of a stale claim. If another
-    // starter took the claim in between, its O_EXCL create won and we report it.
-    for (let round = 0; round < 2; round++) {
-      try {
-        const text = await claimText();
-        const fh = await open(lockPath, 'wx', 0o600);
+    // The claim is written in full to a file of our own, then linked into place: link() fails
+    // when the lock exists, like O_EXCL, and nobody ever reads a claim half written.
+    const mine = `${lockPath}.${process.pid}.new`;
+    const fh = await open(mine, 'w', 0o600);
+    try {
+      await fh.writeFile(await claimText());
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      // A second round follows the removal of a stale claim; if another starter linked its
+      // claim in between, that one won and is reported.
+      for (let round = 0; round < 2; round++) {
         try {
-          await fh.writeFile(text);
-          await fh.sync();
-        } finally {
-          await fh.close();
+          await link(mine, lockPath);
+          held.add(key);
+          return new StoreLock(lockPath);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
-        held.add(key);
-        return new StoreLock(lockPath);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const owner = await liveOwner(lockPath);
+        if (owner !== undefined) throw new StoreInUseError(target, owner, lockPath);
+        await removeStale(lockPath);
       }
       const owner = await liveOwner(lockPath);
-      if (owner !== undefined) throw new StoreInUseError(target, owner, lockPath);
-      await unlink(lockPath).catch(() => undefined);
+      throw new StoreInUseError(target, owner ?? 0, lockPath);
+    } finally {
+      await unlink(mine).catch(() => undefined);
     }
-    const owner = await liveOwner(lockPath);
-    throw new StoreInUseError(target, owner ?? 0, lockPath);
   }
 
   /** Give the claim up (only if it is still ours). */

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { ErrorCode, FrameType, decodeError } from '../../src/daemon/frames.js';
 import { storeLockPath, stateDirLockPath, StoreLock, StoreInUseError, assertStoreFree } from '../../src/persist/store-lock.js';
@@ -162,5 +163,37 @@ test('--hello-timeout and --memory-timeout refuse values a timer cannot hold', (
     const r = spawnSync(process.execPath, [CLI, 'serve', '--memory', ...bad], { encoding: 'utf8' });
     assert.equal(r.status, 1, bad.join(' '));
     assert.match(r.stderr, new RegExp(bad[0]!));
+  }
+});
+
+test('starters racing for one stale claim: exactly one wins, every round', async (t) => {
+  const dir = tempDir(t);
+  const store = join(dir, 'vm.json');
+  const lockModule = pathToFileURL(resolve('dist/src/persist/store-lock.js')).href;
+  // Each starter waits for a common moment, tries, and if it won holds the claim for a while.
+  const script = `
+    const { StoreLock } = await import(${JSON.stringify(lockModule)});
+    const at = Number(process.argv[1]);
+    while (Date.now() < at) {}
+    try {
+      const l = await StoreLock.acquire(${JSON.stringify(storeLockPath(store))}, 'vm');
+      process.stdout.write('won');
+      await new Promise((r) => setTimeout(r, 1000));
+      await l.release();
+    } catch (e) {
+      process.stdout.write(e.name === 'StoreInUseError' ? 'in-use' : 'error: ' + e.message);
+    }`;
+  for (let round = 0; round < 5; round++) {
+    writeFileSync(storeLockPath(store), `${await deadPid()}\n`);
+    const at = Date.now() + 1000; // every starter is up and spinning by then
+    const outs = await Promise.all(Array.from({ length: 6 }, () => new Promise<string>((res) => {
+      const c = spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+      c.on('exit', () => res(out));
+    })));
+    assert.equal(outs.filter((o) => o === 'won').length, 1, `round ${round}: ${outs.join(', ')}`);
+    assert.equal(outs.filter((o) => o === 'in-use').length, 5, `round ${round}: ${outs.join(', ')}`);
+    assert.ok(!existsSync(storeLockPath(store)), 'the winner released its claim');
   }
 });
