@@ -139,7 +139,8 @@ export class Daemon {
 
   private async listen(): Promise<void> {
     const c = this.config;
-    const data = createNetServer({ pauseOnConnect: true }, (s) => this.accept(s)) // nothing read before adoptWithSharedReads;
+    // pauseOnConnect: nothing is read before accept() hands the handle to adoptWithSharedReads.
+    const data = createNetServer({ pauseOnConnect: true }, (s) => this.accept(s));
     this.dataServer = data;
     if (c.dataFd !== undefined) {
       await listenFd(data, c.dataFd);
