@@ -4,6 +4,7 @@ import {
   encodeHello, encodeMmRequest, encodeFrame, decodeHelloOk, decodeMmReply, decodeError, expectEmpty,
   type Frame,
 } from '../src/daemon/frames.js';
+import { sharedRead } from '../src/daemon/read-buffer.js';
 import type { Trace } from './replay.js';
 
 /**
@@ -142,14 +143,6 @@ class Driver {
   }
 }
 
-/**
- * Every bench connection reads into this one buffer, as the daemon does
- * (src/daemon/read-buffer.ts): no ArrayBuffer per read for the bench's own
- * collector to sweep, which would show as latency. A chunk is consumed before
- * its callback returns; FrameDecoder copies what it holds over.
- */
-const READ_BUFFER = new Uint8Array(64 * 1024);
-
 /** A connected socket and where its bytes go (the HELLO check first, then its Driver). */
 interface Conn { socket: Socket; onChunk: (chunk: Uint8Array) => void }
 
@@ -157,7 +150,9 @@ interface Conn { socket: Socket; onChunk: (chunk: Uint8Array) => void }
 function connectOne(path: string, vmId: string): Promise<Conn> {
   return new Promise<Conn>((resolve, reject) => {
     const conn: Conn = {
-      socket: createConnection({ path, onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => { conn.onChunk(buf.subarray(0, n)); return true; } } }),
+      // Reads land in one shared buffer, as in the daemon: no ArrayBuffer per read for the bench's
+      // own collector to sweep, which would show as latency.
+      socket: createConnection({ path, onread: sharedRead((c) => conn.onChunk(c)) }),
       onChunk: (c) => onData(c),
     };
     const s = conn.socket;
