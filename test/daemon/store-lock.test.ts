@@ -170,7 +170,9 @@ test('starters racing for one stale claim: exactly one wins, every round', async
   const dir = tempDir(t);
   const store = join(dir, 'vm.json');
   const lockModule = pathToFileURL(resolve('dist/src/persist/store-lock.js')).href;
-  // Each starter waits for a common moment, tries, and if it won holds the claim for a while.
+  // Each starter waits for a common moment and tries; a winner holds its claim until its stdin
+  // closes, which happens only once every starter has answered, so no late starter can find it
+  // released and win as well.
   const script = `
     const { StoreLock } = await import(${JSON.stringify(lockModule)});
     const at = Number(process.argv[1]);
@@ -178,20 +180,23 @@ test('starters racing for one stale claim: exactly one wins, every round', async
     try {
       const l = await StoreLock.acquire(${JSON.stringify(storeLockPath(store))}, 'vm');
       process.stdout.write('won');
-      await new Promise((r) => setTimeout(r, 1000));
+      process.stdin.resume();
+      await new Promise((r) => process.stdin.on('end', r));
       await l.release();
     } catch (e) {
       process.stdout.write(e.name === 'StoreInUseError' ? 'in-use' : 'error: ' + e.message);
     }`;
   for (let round = 0; round < 5; round++) {
     writeFileSync(storeLockPath(store), `${await deadPid()}\n`);
-    const at = Date.now() + 1000; // every starter is up and spinning by then
-    const outs = await Promise.all(Array.from({ length: 6 }, () => new Promise<string>((res) => {
-      const c = spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-      c.on('exit', () => res(out));
+    const at = Date.now() + 500;
+    const children = Array.from({ length: 6 }, () => spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const exited = children.map((c) => new Promise((r) => c.on('exit', r)));
+    const outs = await Promise.all(children.map((c) => new Promise<string>((res) => {
+      c.stdout.once('data', (b: Buffer) => res(b.toString()));
+      c.on('exit', () => res('(exited without an answer)'));
     })));
+    for (const c of children) c.stdin.end();
+    await Promise.all(exited);
     assert.equal(outs.filter((o) => o === 'won').length, 1, `round ${round}: ${outs.join(', ')}`);
     assert.equal(outs.filter((o) => o === 'in-use').length, 5, `round ${round}: ${outs.join(', ')}`);
     assert.ok(!existsSync(storeLockPath(store)), 'the winner released its claim');
