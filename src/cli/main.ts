@@ -6,7 +6,7 @@ import { Exit, err, out } from './io.js';
 const HELP = `uefi-vars — UEFI variable service for virtual machines
 
 usage:
-  uefi-vars serve  [--store PATH | --state-dir DIR] [--socket PATH] [--api PATH] [device options]
+  uefi-vars serve  [--store PATH | --state-dir DIR | --postgres URL] [--socket PATH] [--api PATH] [device options]
   uefi-vars print  STORE [--json] [--verbose]
   uefi-vars get    STORE NAME GUID [--out FILE]
   uefi-vars set    STORE NAME GUID ATTRS (--data-file F | --hex H | --empty) [--phase boot|runtime] [device options]

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { parseArgs, intOption, UsageError, serviceOptions, DEVICE_FLAG_OPTIONS, type ParsedArgs } from './args.js';
 import { Exit, err } from './io.js';
 import { Daemon, type DaemonConfig } from '../daemon/server.js';
@@ -9,7 +10,7 @@ import { DEFAULT_CONNECTION_LIMITS } from '../daemon/connection.js';
 import type { StoreLayout } from '../daemon/registry.js';
 
 const VALUE_OPTIONS = [
-  'store', 'state-dir', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
+  'store', 'state-dir', 'postgres', 'owner', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
   'rate', 'burst', 'max-in-flight', 'max-connections', 'hello-timeout', 'memory-timeout',
 ] as const;
 const FLAG_OPTIONS = [...DEVICE_FLAG_OPTIONS, 'use-pio', 'memory'] as const;
@@ -76,8 +77,16 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
   const store = p.values.get('store');
   const dir = p.values.get('state-dir');
   const memory = p.flags.has('memory');
-  if ([store, dir, memory || undefined].filter((x) => x !== undefined).length > 1) throw new UsageError('--store, --state-dir and --memory exclude each other');
-  const layout: StoreLayout = memory ? { kind: 'memory' } : dir !== undefined ? { kind: 'dir', dir } : { kind: 'single', path: store ?? './uefi-vars.json' };
+  const postgres = p.values.get('postgres');
+  if ([store, dir, memory || undefined, postgres].filter((x) => x !== undefined).length > 1) {
+    throw new UsageError('--store, --state-dir, --postgres and --memory exclude each other');
+  }
+  const owner = p.values.get('owner');
+  if (owner !== undefined && postgres === undefined) throw new UsageError('--owner is for --postgres');
+  if (owner !== undefined && !/^[\x21-\x7e]{1,128}$/.test(owner)) throw new UsageError('--owner must be 1..128 printable ASCII characters without spaces');
+  const layout: StoreLayout = memory ? { kind: 'memory' }
+    : postgres !== undefined ? { kind: 'postgres', url: postgres, owner: owner ?? `${hostname()}/${process.pid}` }
+    : dir !== undefined ? { kind: 'dir', dir } : { kind: 'single', path: store ?? './uefi-vars.json' };
 
   const level = p.values.get('log-level') ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);

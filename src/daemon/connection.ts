@@ -150,6 +150,7 @@ export class Connection {
     if (this.env.registry.resolveId(h.vmId) === undefined) { this.fail(ErrorCode.BAD_VM_ID, 'bad-vm-id', `VM id ${JSON.stringify(h.vmId)} is not acceptable`); return; }
     if (this.env.isStopping()) { this.fail(ErrorCode.SHUTTING_DOWN, 'shutdown', 'daemon stopping', 'info'); return; }
     this.state = 'binding';
+    this.env.registry.forgetIdle(h.vmId);
     const bind = this.env.registry.get(h.vmId, true).then((vm) => {
       if (this.state === 'closing') return;
       this.vm = vm;

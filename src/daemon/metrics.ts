@@ -22,6 +22,7 @@ export class DaemonMetrics {
   readonly throttled: Counter;
   readonly busy: Counter;
   readonly hostWrites: Counter<'op'>;
+  readonly storeWriteFailures: Counter<'reason'>;
 
   constructor(vms: () => readonly VmEntry[]) {
     const registers = [this.registry];
@@ -41,6 +42,10 @@ export class DaemonMetrics {
     this.hostWrites = new Counter({
       name: 'uefi_vars_host_writes_total', help: 'Host-side variable writes through the management API',
       labelNames: ['op'], registers,
+    });
+    this.storeWriteFailures = new Counter({
+      name: 'uefi_vars_store_write_failures_total', help: 'Store writes that failed (the request was refused and undone), by named reason',
+      labelNames: ['reason'], registers,
     });
     new Gauge({
       name: 'uefi_vars_storage_used_bytes', help: 'Variable storage in use per VM, accounted as QEMU does (spec 3.8)',

@@ -3,6 +3,9 @@ import { join, resolve } from 'node:path';
 import { VariableService } from '../service/variable-service.js';
 import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
+import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
+import type { StoreBackend } from '../service/variable-service.js';
+import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
 import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
 
@@ -11,7 +14,9 @@ export type StoreLayout =
   | { kind: 'single'; path: string }
   | { kind: 'dir'; dir: string }
   /** No store files: every VM's NV variables live in memory only, as QEMU without `jsonfile`. */
-  | { kind: 'memory' };
+  | { kind: 'memory' }
+  /** One PostgreSQL database for many daemons (persist/postgres.ts); `owner` names this daemon there. */
+  | { kind: 'postgres'; url: string; owner: string };
 
 /** The id a single-store daemon reports for its one VM. */
 export const SINGLE_VM_ID = 'default';
@@ -28,7 +33,7 @@ export class VmEntry {
     readonly id: string,
     readonly storePath: string,
     readonly service: VariableService,
-    readonly backend: FileBackend | undefined,
+    readonly backend: FileBackend | PgBackend | undefined,
     rate: RateLimit,
   ) {
     this.bucket = new TokenBucket(rate);
@@ -50,6 +55,8 @@ export interface RegistryConfig {
   rateLimit: RateLimit;
   /** Called once per VM after its store is loaded (logs, metrics). */
   onLoad?: (vm: VmEntry) => void;
+  /** Called when a VM's store could not be written (the write was refused and undone). */
+  onSaveError?: (vmId: string, error: Error) => void;
 }
 
 export interface VmSummary {
@@ -66,6 +73,8 @@ export interface VmSummary {
 export class VmRegistry {
   private readonly vms = new Map<string, Promise<VmEntry>>();
   private readonly ready = new Map<string, VmEntry>();
+  /** The database (postgres layout), from open() on: a hello that comes while it connects waits for it. */
+  private pg: Promise<PgStore> | undefined;
 
   constructor(private readonly config: RegistryConfig) {}
 
@@ -89,7 +98,33 @@ export class VmRegistry {
     const layout = this.config.layout;
     if (layout.kind === 'single') { await this.get(SINGLE_VM_ID, true); return; }
     if (layout.kind === 'memory') return;
+    if (layout.kind === 'postgres') {
+      this.pg = PgStore.open({ url: layout.url, owner: layout.owner }).catch((e: Error) => { throw new VmError('store-unavailable', e.message); });
+      await this.pg;
+      return;
+    }
     await makeStateDir(layout.dir);
+  }
+
+  /** Let go of the database (after the last request is answered). */
+  async close(): Promise<void> {
+    const pg = this.pg;
+    this.pg = undefined;
+    await (await pg?.catch(() => undefined))?.close();
+  }
+
+  /**
+   * A hello for a PostgreSQL VM that no connection holds: the VM may have run
+   * on another host since this daemon loaded it, so forget what is in memory;
+   * the next get() claims it again and reads what that host saved.
+   */
+  forgetIdle(id: string): void {
+    const key = this.resolveId(id);
+    if (key === undefined || this.config.layout.kind !== 'postgres') return;
+    const vm = this.ready.get(key);
+    if (!vm || vm.connections > 0 || vm.inFlight > 0) return;
+    this.ready.delete(key);
+    this.vms.delete(key);
   }
 
   /**
@@ -102,7 +137,7 @@ export class VmRegistry {
     const known = this.vms.get(key);
     if (known) return known;
     const path = this.storePath(key);
-    if (!create && (this.config.layout.kind === 'memory' || !(await fileExists(path)))) throw new VmError('vm-not-found', `no VM ${key}`);
+    if (!create && !(await this.stored(key, path))) throw new VmError('vm-not-found', `no VM ${key}`);
     // Re-check: another caller may have started the load while we looked at the file.
     const raced = this.vms.get(key);
     if (raced) return raced;
@@ -130,19 +165,60 @@ export class VmRegistry {
         if (this.resolveId(id) === id && !out.has(id)) out.set(id, { id, loaded: false, storePath: join(layout.dir, f) });
       }
     }
+    if (layout.kind === 'postgres') {
+      for (const row of await (await this.database()).list()) {
+        if (this.resolveId(row.vmId) === row.vmId && !out.has(row.vmId)) out.set(row.vmId, { id: row.vmId, loaded: false, storePath: this.storePath(row.vmId) });
+      }
+    }
     return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private storePath(key: string): string {
     const layout = this.config.layout;
     if (layout.kind === 'memory') return '(memory)';
+    if (layout.kind === 'postgres') return `postgres:${key}`;
     return layout.kind === 'single' ? resolve(layout.path) : join(resolve(layout.dir), `${key}.json`);
+  }
+
+  /** Does a VM have a store already (the API reaches only those)? */
+  private async stored(key: string, path: string): Promise<boolean> {
+    switch (this.config.layout.kind) {
+      case 'memory': return false;
+      case 'postgres':
+        try {
+          return await (await this.database()).exists(key);
+        } catch (e) {
+          throw e instanceof VmError ? e : new VmError('store-unavailable', `postgres: ${(e as Error).message}`);
+        }
+      default: return fileExists(path);
+    }
+  }
+
+  private database(): Promise<PgStore> {
+    return this.pg ?? Promise.reject(new VmError('store-unavailable', 'postgres: not connected'));
+  }
+
+  /** The backend as the service sees it: failures are reported (logs) before the service undoes the write. */
+  private reporting(id: string, backend: StoreBackend): StoreBackend {
+    const report = this.config.onSaveError;
+    if (!report) return backend;
+    return { save: (nv: readonly Variable[]) => backend.save(nv).catch((e: Error) => { report(id, e); throw e; }) };
   }
 
   private async load(id: string, path: string): Promise<VmEntry> {
     if (this.config.layout.kind === 'memory') {
       const service = await VariableService.create({ options: this.config.options });
       return this.admit(new VmEntry(id, path, service, undefined, this.config.rateLimit));
+    }
+    if (this.config.layout.kind === 'postgres') {
+      try {
+        const { variables, backend } = await (await this.database()).claim(id);
+        const service = await VariableService.create({ variables, backend: this.reporting(id, backend), options: this.config.options });
+        return this.admit(new VmEntry(id, path, service, backend, this.config.rateLimit));
+      } catch (e) {
+        if (e instanceof VmError) throw e;
+        throw new VmError('store-unavailable', e instanceof PgStoreError ? e.message : `${path}: ${(e as Error).message}`);
+      }
     }
     let loaded;
     try {
@@ -155,7 +231,7 @@ export class VmRegistry {
     try {
       backend = FileBackend.for(loaded);
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
-      service = await VariableService.create({ variables: loaded.variables, backend, options: this.config.options });
+      service = await VariableService.create({ variables: loaded.variables, backend: this.reporting(id, backend), options: this.config.options });
     } catch (e) {
       throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }

@@ -14,6 +14,7 @@ import { listenUnix, listenFd } from './listen.js';
 import { adoptWithSharedReads } from './read-buffer.js';
 import { createApiHandler } from './api.js';
 import { StoreLock, storeLockPath, stateDirLockPath } from '../persist/store-lock.js';
+import { OwnershipLostError, redactUrl } from '../persist/postgres.js';
 
 export interface DaemonConfig {
   layout: StoreLayout;
@@ -78,6 +79,11 @@ export class Daemon {
       options: config.options ?? {},
       rateLimit: config.rateLimit ?? DEFAULT_RATE_LIMIT,
       onLoad: (vm) => this.logger.info({ vm: vm.id, store: vm.storePath, variables: vm.service.variables().length }, 'VM store loaded'),
+      onSaveError: (vm, e) => {
+        const reason = e instanceof OwnershipLostError ? 'ownership-lost' : 'write-failed';
+        this.metrics.storeWriteFailures.inc({ reason });
+        this.logger.error({ vm, reason, err: e.message }, 'store write failed; the request was refused and undone');
+      },
     });
     this.metrics = new DaemonMetrics(() => this.registry.loaded());
     this.raw = new RawDevices({
@@ -108,7 +114,7 @@ export class Daemon {
     d.logger.info({
       socket: config.dataFd !== undefined ? `fd ${config.dataFd}` : config.socketPath,
       api: config.apiFd !== undefined ? `fd ${config.apiFd}` : config.apiSocketPath,
-      apiPort: d.apiPort, layout: config.layout,
+      apiPort: d.apiPort, layout: loggableLayout(config.layout),
       // docs/cli.md "serve": helper threads stall the daemon on a busy host.
       gc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel (run node --single-threaded-gc)',
     }, 'listening');
@@ -244,6 +250,7 @@ export class Daemon {
       await closed;
       await Promise.all(this.ownedPaths.map((p) => unlink(p).catch(() => undefined)));
       await this.storeLock?.release();
+      await this.registry.close().catch((e: Error) => this.logger.warn({ err: e.message }, 'closing the database'));
       this.logger.info('stopped');
     })();
     return this.stopping;
@@ -254,4 +261,9 @@ export class Daemon {
     const servers: (NetServer | HttpServer)[] = [...(this.dataServer ? [this.dataServer] : []), ...this.apiServers];
     await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
+}
+
+/** The layout as logged: a database URL without its password. */
+function loggableLayout(layout: StoreLayout): StoreLayout {
+  return layout.kind === 'postgres' ? { ...layout, url: redactUrl(layout.url) } : layout;
 }

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DaemonClient } from '../../src/daemon/client.js';
+import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, EFI_SUCCESS, type TestDaemon } from './helpers.js';
+import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
+import { spawnSync } from 'node:child_process';
+
+const opts = { skip: noPostgres };
+const EFI_DEVICE_ERROR = 0x8000000000000007n;
+
+async function host(t: Parameters<typeof startDaemon>[0], url: string, owner: string): Promise<TestDaemon> {
+  return startDaemon(t, { layout: { kind: 'postgres', url, owner } });
+}
+
+async function counter(d: TestDaemon, name: string): Promise<string> {
+  return d.daemon.metrics.registry.getSingleMetricAsString(name);
+}
+
+test('serve --postgres: acknowledged writes survive kill -9; the next daemon reads them; the URL\'s password is never logged', opts, async (t) => {
+  const url = await testDatabase(t);
+  const dir = tempDir(t);
+  const sock = join(dir, 'd.sock');
+  const start = (): ReturnType<typeof spawnServe> => {
+    const p = spawnServe(['--postgres', url, '--owner', 'host-a', '--socket', sock, '--log-level', 'info']);
+    t.after(() => { p.child.kill('SIGKILL'); });
+    return p;
+  };
+  const first = start();
+  await waitListening(sock, 10_000, first.exited);
+  const c = await DaemonClient.connect(sock, 'vm-1');
+  for (let i = 0; i < 20; i++) assert.equal(await setVar(c, `K${i}`, Uint8Array.of(i, 0xaa)), EFI_SUCCESS);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await c.close().catch(() => undefined);
+
+  const second = start();
+  await waitListening(sock, 10_000, second.exited);
+  const again = await DaemonClient.connect(sock, 'vm-1');
+  t.after(() => again.close());
+  for (let i = 0; i < 20; i++) assert.deepEqual((await getVar(again, `K${i}`)).data, Uint8Array.of(i, 0xaa));
+  const password = new URL(url).password;
+  assert.ok(password.length > 0, 'the test URL carries a password');
+  for (const p of [first, second]) {
+    assert.ok(p.stderr().includes('"msg":"listening"'), p.stderr());
+    assert.ok(!p.stderr().includes(password), 'no log line shows the password');
+  }
+});
+
+test('a VM moved to another host: the old host\'s writes are refused (EFI_DEVICE_ERROR, counted, logged) and moving back picks up the new host\'s writes', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await host(t, url, 'host-a');
+  const b = await host(t, url, 'host-b');
+
+  const onA = await DaemonClient.connect(a.socket, 'vm1');
+  assert.equal(await setVar(onA, 'Before', Uint8Array.of(1)), EFI_SUCCESS);
+
+  // The VM migrates: its VMM on host B connects; host B takes the store over.
+  const onB = await DaemonClient.connect(b.socket, 'vm1');
+  assert.deepEqual((await getVar(onB, 'Before')).data, Uint8Array.of(1));
+  assert.equal(await setVar(onB, 'OnB', Uint8Array.of(2)), EFI_SUCCESS);
+
+  // A late write on the old host: refused, and not visible anywhere.
+  assert.equal(await setVar(onA, 'Late', Uint8Array.of(3)), EFI_DEVICE_ERROR);
+  assert.equal((await getVar(onA, 'Late')).data, undefined, 'the refused write was undone in memory too');
+  assert.match(await counter(a, 'uefi_vars_store_write_failures_total'), /reason="ownership-lost"} 1/);
+  const logged = await a.logs.waitFor((l) => l.msg === 'store write failed; the request was refused and undone');
+  assert.equal(logged.reason, 'ownership-lost');
+  assert.match(String(logged.err), /VM vm1: now owned by host-b/);
+  assert.equal(Number((await sql(url, `SELECT count(*) AS n FROM uefi_vars_variable WHERE display_name = 'Late'`)).rows[0].n), 0);
+
+  // The VM migrates back: host A must not serve what it had in memory.
+  await onA.close();
+  await onB.close();
+  const back = await DaemonClient.connect(a.socket, 'vm1');
+  t.after(() => back.close());
+  assert.deepEqual((await getVar(back, 'OnB')).data, Uint8Array.of(2), 'host A re-read the store host B wrote');
+  assert.equal(await setVar(back, 'Home', Uint8Array.of(4)), EFI_SUCCESS);
+});
+
+test('two connections of one VM on one host share one claim: the second hello does not reload under the first', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await host(t, url, 'host-a');
+  const one = await DaemonClient.connect(a.socket, 'vm1');
+  const two = await DaemonClient.connect(a.socket, 'vm1');
+  t.after(async () => { await one.close(); await two.close(); });
+  assert.equal(await setVar(one, 'X', Uint8Array.of(1)), EFI_SUCCESS);
+  assert.deepEqual((await getVar(two, 'X')).data, Uint8Array.of(1));
+  assert.equal(await setVar(two, 'Y', Uint8Array.of(2)), EFI_SUCCESS);
+  assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, '1', 'claimed once');
+});
+
+test('the management API lists the database\'s VMs and reads one it has not loaded', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await host(t, url, 'host-a');
+  const c = await DaemonClient.connect(a.socket, 'vm-listed');
+  assert.equal(await setVar(c, 'Seen', Uint8Array.of(5)), EFI_SUCCESS);
+  await c.close();
+
+  const other = await host(t, url, 'host-b');
+  const list = await http({ socketPath: other.api }, 'GET', '/vms');
+  assert.equal(list.status, 200, list.body);
+  assert.deepEqual((list.json as { vms: { id: string; loaded: boolean }[] }).vms.map((v) => [v.id, v.loaded]), [['vm-listed', false]]);
+  const missing = await http({ socketPath: other.api }, 'GET', '/vms/nope');
+  assert.equal(missing.status, 404, missing.body);
+  const vars = await http({ socketPath: other.api }, 'GET', '/vms/vm-listed/variables');
+  assert.equal(vars.status, 200, vars.body);
+  assert.ok(vars.body.includes('"Seen"'), vars.body);
+});
+
+test('serve --postgres with an unreachable server: one line, exit 1; bad option combinations are refused', opts, () => {
+  const r = spawnSync(process.execPath, [CLI, 'serve', '--postgres', 'postgresql://u:hunter2@127.0.0.1:1/x', '--socket', '/tmp/uefi-vars-never.sock', '--log-level', 'silent'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^uefi-vars serve: postgres: .*ECONNREFUSED/);
+  assert.ok(!r.stderr.includes('hunter2'));
+  for (const bad of [['--postgres', 'x', '--store', 'a.json'], ['--postgres', 'x', '--memory'], ['--owner', 'h']]) {
+    const u = spawnSync(process.execPath, [CLI, 'serve', ...bad], { encoding: 'utf8' });
+    assert.equal(u.status, 1, bad.join(' '));
+    assert.match(u.stderr, /--postgres|--owner/);
+  }
+});

@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadStoreFile } from '../../src/persist/store-file.js';
+import { PgStore, PgStoreError, OwnershipLostError, redactUrl } from '../../src/persist/postgres.js';
+import { makeVariable, type Variable } from '../../src/store/variable.js';
+import { encodeName } from '../../src/wire/ucs2.js';
+import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
+import { SHARED, TEST_GUID } from '../helpers/service.js';
+
+const opts = { skip: noPostgres };
+
+/** Every field of every variable, in order: what a store must give back. */
+function fields(vs: readonly Variable[]): unknown[] {
+  return vs.map((v) => ({ guid: v.guid, name: [...v.name], attributes: v.attributes, data: Buffer.from(v.data).toString('hex'), time: [...v.time], digest: v.digest ? [...v.digest] : null }));
+}
+
+async function open(t: { after(fn: () => Promise<void>): void }, url: string, owner: string): Promise<PgStore> {
+  const db = await PgStore.open({ url, owner });
+  t.after(() => db.close());
+  return db;
+}
+
+const vmRow = async (url: string, vm: string): Promise<{ owner: string; epoch: string; generation: string }> =>
+  (await sql(url, 'SELECT owner, epoch, generation FROM uefi_vars_vm WHERE vm_id = $1', [vm])).rows[0] as { owner: string; epoch: string; generation: string };
+
+test('a Debian Secure Boot store saved to PostgreSQL comes back field for field, in order, on another host', opts, async (t) => {
+  const url = await testDatabase(t);
+  const loaded = await loadStoreFile(`${SHARED}/vectors/varstores/ovmf/OVMF_VARS_4M.ms.fd`);
+  // A private authenticated variable's signer digest, and a name with bytes after its NUL as a guest may send.
+  const extra = [
+    makeVariable({ guid: TEST_GUID, name: encodeName('Private'), attributes: 0x27, data: Uint8Array.of(1, 2), time: new Uint8Array(16).fill(7), digest: new Uint8Array(32).fill(0xab) }),
+    makeVariable({ guid: TEST_GUID, name: Uint8Array.of(0x41, 0, 0, 0, 0x42, 0), attributes: 0x7, data: new Uint8Array(0) }),
+  ];
+  const variables = [...loaded.variables, ...extra];
+  assert.ok(variables.some((v) => v.attributes & 0x20), 'the store holds time-based authenticated variables');
+
+  const a = await open(t, url, 'host-a');
+  const claimed = await a.claim('vm1');
+  assert.deepEqual(claimed.variables, [], 'a new VM starts empty');
+  await claimed.backend.save(variables);
+
+  const b = await open(t, url, 'host-b');
+  const back = await b.claim('vm1');
+  assert.deepEqual(fields(back.variables), fields(variables));
+  assert.equal((await vmRow(url, 'vm1')).owner, 'host-b');
+  assert.deepEqual((await b.list()).map((r) => [r.vmId, r.owner]), [['vm1', 'host-b']]);
+  assert.equal(await b.exists('vm1'), true);
+  assert.equal(await b.exists('vm2'), false);
+  // Only the current row set is kept.
+  assert.equal(Number((await sql(url, 'SELECT count(*) AS n FROM uefi_vars_variable')).rows[0].n), variables.length);
+});
+
+test('after another host claims the VM, the old owner\'s saves are refused and change nothing, every time', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const b = await open(t, url, 'host-b');
+  const onA = await a.claim('vm1');
+  const first = [makeVariable({ guid: TEST_GUID, name: encodeName('One'), attributes: 7, data: Uint8Array.of(1) })];
+  await onA.backend.save(first);
+
+  const onB = await b.claim('vm1');
+  assert.deepEqual(fields(onB.variables), fields(first));
+  const before = await vmRow(url, 'vm1');
+  const stale = [...first, makeVariable({ guid: TEST_GUID, name: encodeName('Two'), attributes: 7, data: Uint8Array.of(2) })];
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(onA.backend.save(stale), (e: unknown) => e instanceof OwnershipLostError && /now owned by host-b/.test(e.message));
+  }
+  assert.deepEqual(await vmRow(url, 'vm1'), before, 'no generation was spent');
+  assert.deepEqual(fields((await (await open(t, url, 'host-c')).claim('vm1')).variables), fields(first));
+  // host-c has it now: host-b is fenced off as well.
+  await assert.rejects(onB.backend.save(first), OwnershipLostError);
+});
+
+test('a save that fails inside the database leaves the previous row set whole', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const vm = await a.claim('vm1');
+  const good = [1, 2, 3].map((i) => makeVariable({ guid: TEST_GUID, name: encodeName(`V${i}`), attributes: 7, data: Uint8Array.of(i) }));
+  await vm.backend.save(good);
+  const before = await vmRow(url, 'vm1');
+  // A real failure half way through the insert: the second new row is refused by a trigger.
+  await sql(url, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.display_name = 'Boom' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$`);
+  await sql(url, 'CREATE TRIGGER boom BEFORE INSERT ON uefi_vars_variable FOR EACH ROW EXECUTE FUNCTION boom()');
+  const bad = [good[0]!, makeVariable({ guid: TEST_GUID, name: encodeName('Boom'), attributes: 7, data: Uint8Array.of(9) }), good[2]!];
+  await assert.rejects(vm.backend.save(bad), (e: unknown) => e instanceof PgStoreError && /VM vm1: disk on fire \(SQLSTATE P0001\)/.test(e.message));
+  assert.deepEqual(await vmRow(url, 'vm1'), before);
+  await sql(url, 'DROP TRIGGER boom ON uefi_vars_variable');
+  // Not an ownership problem: the same backend saves again once the database takes it.
+  await vm.backend.save(good.slice(0, 2));
+  assert.deepEqual(fields((await (await open(t, url, 'host-b')).claim('vm1')).variables), fields(good.slice(0, 2)));
+});
+
+test('rows no guest could have written are refused at load, naming the VM and the row, and the claim is undone', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const vm = await a.claim('vm1');
+  const good = [0, 1].map((i) => makeVariable({ guid: TEST_GUID, name: encodeName(`V${i}`), attributes: 7, data: Uint8Array.of(i) }));
+  const b = await open(t, url, 'host-b');
+  const cases: [string, RegExp][] = [
+    [`UPDATE uefi_vars_variable SET name = '\\x410042'::bytea WHERE position = 1`, /^postgres: VM vm1 variable #1: name is not a NUL-terminated UCS-2 name$/],
+    [`UPDATE uefi_vars_variable SET name = '\\x41004200'::bytea WHERE position = 1`, /variable #1: name is not a NUL-terminated UCS-2 name/],
+    [`UPDATE uefi_vars_variable SET time = '\\x0102'::bytea WHERE position = 0`, /variable #0: time is 2 bytes, not 16/],
+    [`UPDATE uefi_vars_variable SET attributes = 71 WHERE position = 0`, /variable #0: attributes 71 are not stored attributes/],
+    [`UPDATE uefi_vars_variable SET attributes = 4294967296 WHERE position = 1`, /variable #1: attributes 4294967296 are not stored attributes/],
+  ];
+  for (const [breakIt, expected] of cases) {
+    // host-a still owns the VM (every refused load below was undone), so it can write good rows again.
+    await vm.backend.save(good);
+    await sql(url, breakIt);
+    const before = await vmRow(url, 'vm1');
+    await assert.rejects(b.claim('vm1'), (e: unknown) => e instanceof PgStoreError && expected.test(e.message));
+    assert.deepEqual(await vmRow(url, 'vm1'), before, `${breakIt}: the failed claim took nothing over`);
+  }
+});
+
+test('daemons creating the schema at the same moment all succeed', opts, async (t) => {
+  const url = await testDatabase(t);
+  const stores = await Promise.all([1, 2, 3, 4].map((i) => PgStore.open({ url, owner: `host-${i}` })));
+  t.after(async () => { await Promise.all(stores.map((s) => s.close())); });
+  const claims = await Promise.all(stores.map((s, i) => s.claim(`vm${i}`)));
+  assert.equal(claims.length, 4);
+  assert.equal((await stores[0]!.list()).length, 4);
+});
+
+test('a server that is not there is one line naming postgres and the reason', opts, async () => {
+  await assert.rejects(PgStore.open({ url: 'postgresql://nobody:secret@127.0.0.1:1/none', owner: 'x' }),
+    (e: unknown) => e instanceof PgStoreError && /^postgres: .*ECONNREFUSED/.test(e.message) && !e.message.includes('\n') && !e.message.includes('secret'));
+});
+
+test('database URLs are logged without their password', () => {
+  assert.equal(redactUrl('postgresql://vars:s3cret@db.example:5432/fleet'), 'postgresql://vars:***@db.example:5432/fleet');
+  assert.equal(redactUrl('postgresql://db.example/fleet?user=u&password=s3cret'), 'postgresql://db.example/fleet?user=u&password=***');
+  assert.equal(redactUrl('postgresql://vars@db.example/fleet'), 'postgresql://vars@db.example/fleet');
+  assert.ok(!redactUrl('not a url:s3cret@host').includes('s3cret'));
+});
