@@ -36,7 +36,7 @@ export function variableDetail(v: Variable): VariableListItem & { dataHex: strin
 export function vmView(s: VmSummary, vm: VmEntry | undefined): Record<string, unknown> {
   if (!vm) return { id: s.id, loaded: false, store: s.storePath };
   return {
-    id: vm.id, loaded: true, store: vm.storePath, connections: vm.connections,
+    id: vm.id, loaded: vm.loaded, store: vm.storePath, connections: vm.connections,
     variables: vm.service.variables().length,
     usedStorage: vm.service.usedStorage, maxStorage: vm.service.options.size,
     phase: vm.service.phase,

@@ -5,6 +5,7 @@ import { parseGuidOrAlias } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
 import type { VmRegistry, VmEntry } from './registry.js';
 import { VmError } from './registry.js';
+import { OwnershipLostError } from '../persist/postgres.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { WorkTracker } from './limits.js';
 import { variableListItem, variableDetail, vmView, secureBootView } from './api-views.js';
@@ -89,10 +90,11 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     send(res, 200, { vms: list.map((s) => vmView(s, loaded.get(s.id))) });
     return;
   }
-  const vm = await vmFor(ctx, id);
+  // Reads do not load (with PostgreSQL: take over) a VM that this daemon does not serve; writes do.
+  const vm = await vmFor(ctx, id, method === 'GET' || method === 'HEAD');
   if (b === undefined) {
     allow(method, ['GET']);
-    send(res, 200, vmView({ id: vm.id, loaded: true, storePath: vm.storePath }, vm));
+    send(res, 200, vmView({ id: vm.id, loaded: vm.loaded, storePath: vm.storePath }, vm));
     return;
   }
   if (b === 'secure-boot' && guidText === undefined) {
@@ -145,15 +147,16 @@ async function hostWrite(ctx: ApiContext, vm: VmEntry, op: 'put' | 'delete', gui
   } catch (e) {
     if (e instanceof HostWriteError) throw new HttpError(PROBLEM_STATUS[e.problem], e.problem, e.message);
     ctx.logger.error({ vm: vm.id, op, guid, name: nameKey(name), err: (e as Error).message }, 'host write failed; store unchanged');
+    if (e instanceof OwnershipLostError) throw new HttpError(409, 'ownership-lost', `${e.message}; nothing changed`);
     throw new HttpError(500, 'persist-failed', 'the store could not be written; nothing changed');
   }
   ctx.metrics.hostWrites.inc({ op });
   ctx.logger.info({ vm: vm.id, op, guid, name: nameKey(name), ...detail }, 'host write');
 }
 
-async function vmFor(ctx: ApiContext, id: string): Promise<VmEntry> {
+async function vmFor(ctx: ApiContext, id: string, readOnly: boolean): Promise<VmEntry> {
   try {
-    return await ctx.registry.get(id, false);
+    return await (readOnly ? ctx.registry.view(id) : ctx.registry.get(id, false));
   } catch (e) {
     if (!(e instanceof VmError)) throw e;
     if (e.reason === 'store-unavailable') throw new HttpError(500, e.reason, e.message);

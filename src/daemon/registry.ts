@@ -35,6 +35,8 @@ export class VmEntry {
     readonly service: VariableService,
     readonly backend: FileBackend | PgBackend | undefined,
     rate: RateLimit,
+    /** False for a read-only look at a store this daemon does not serve (view()). */
+    readonly loaded = true,
   ) {
     this.bucket = new TokenBucket(rate);
   }
@@ -146,6 +148,25 @@ export class VmRegistry {
     // A failed load is forgotten, so fixing the file and reconnecting works without a restart.
     loading.catch(() => { if (this.vms.get(key) === loading) this.vms.delete(key); });
     return loading;
+  }
+
+  /**
+   * The VM for reading only (management API GETs). With PostgreSQL, a VM this
+   * daemon has not loaded is read as it stands in the database, without
+   * taking it over from the host that runs it, and not kept; otherwise as get().
+   */
+  async view(id: string): Promise<VmEntry> {
+    const key = this.resolveId(id);
+    if (this.config.layout.kind !== 'postgres' || key === undefined || this.vms.has(key)) return this.get(id, false);
+    let variables: Variable[] | undefined;
+    try {
+      variables = await (await this.database()).peek(key);
+    } catch (e) {
+      throw e instanceof VmError ? e : new VmError('store-unavailable', (e as Error).message);
+    }
+    if (!variables) throw new VmError('vm-not-found', `no VM ${key}`);
+    const service = await VariableService.create({ variables, options: this.config.options });
+    return new VmEntry(key, this.storePath(key), service, undefined, this.config.rateLimit, false);
   }
 
   /** VMs with a loaded service, in load order. */

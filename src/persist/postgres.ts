@@ -7,10 +7,12 @@ import type { StoreBackend } from '../service/variable-service.js';
 
 /**
  * PostgreSQL stores, for fleets whose VMs move between hosts (DESIGN.md,
- * Persistence). One row per VM holds who owns it and which row set is
- * current; each save writes a whole new row set under the next generation
- * and drops the old one in the same statement, so a store is replaced
- * all-or-nothing like a file renamed into place.
+ * Persistence). One row per VM says who owns it and counts its saves (the
+ * generation); one row per NV variable carries a sequence number, and the
+ * store's order is the order of those numbers. A save is one statement: it
+ * bumps the generation, deletes the rows of variables that were removed or
+ * replaced and inserts the new ones, so it happens whole or not at all, and a
+ * boot's writes cost a row each, not the whole store (dbx alone is ~25 KB).
  *
  * Ownership is a fencing token: a daemon that loads a VM bumps its `epoch`
  * and remembers it, and every save is conditional on that epoch. When the VM
@@ -46,8 +48,7 @@ const SCHEMA = [
      updated_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE TABLE IF NOT EXISTS ${VARS} (
      vm_id text NOT NULL REFERENCES ${VMS} (vm_id) ON DELETE CASCADE,
-     generation bigint NOT NULL,
-     position integer NOT NULL,
+     seq bigint NOT NULL,
      guid uuid NOT NULL,
      name bytea NOT NULL,
      display_name text NOT NULL,
@@ -55,7 +56,7 @@ const SCHEMA = [
      data bytea NOT NULL,
      time bytea NOT NULL,
      digest bytea,
-     PRIMARY KEY (vm_id, generation, position))`,
+     PRIMARY KEY (vm_id, seq))`,
 ];
 
 export interface PgStoreOptions {
@@ -118,13 +119,14 @@ export class PgStore {
           `INSERT INTO ${VMS} AS v (vm_id, owner, epoch, generation) VALUES ($1, $2, 1, 0)
            ON CONFLICT (vm_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = v.epoch + 1, updated_at = now()
            RETURNING epoch, generation`, [vmId, this.owner]);
-        const { epoch, generation } = vm.rows[0] as { epoch: string; generation: string };
+        const { epoch } = vm.rows[0] as { epoch: string };
         // A statement of its own: its snapshot sees every save committed before our claim took the row.
         const rows = await c.query(
-          `SELECT guid, name, attributes, data, time, digest FROM ${VARS}
-           WHERE vm_id = $1 AND generation = $2 ORDER BY position`, [vmId, generation]);
-        const variables = rows.rows.map((row: Record<string, unknown>, i: number) => variableFromRow(row, `VM ${vmId} variable #${i}`));
-        return { variables, backend: new PgBackend(this, vmId, BigInt(epoch)) };
+          `SELECT seq, guid, name, attributes, data, time, digest FROM ${VARS} WHERE vm_id = $1 ORDER BY seq`, [vmId]);
+        const saved = rows.rows.map((row: Record<string, unknown>, i: number) => ({
+          record: variableFromRow(row, `VM ${vmId} variable #${i}`), seq: BigInt(String(row.seq)),
+        }));
+        return { variables: saved.map((x) => x.record), backend: new PgBackend(this, vmId, BigInt(epoch), saved) };
       });
     } catch (e) {
       if (e instanceof PgStoreError) throw e;
@@ -132,10 +134,30 @@ export class PgStore {
     }
   }
 
-  /** @internal PgBackend's save: one statement, so all of it or none of it happens. */
-  async replace(vmId: string, epoch: bigint, nv: readonly Variable[]): Promise<void> {
-    const cols = { guid: [] as string[], name: [] as Buffer[], display: [] as string[], attributes: [] as number[], data: [] as Buffer[], time: [] as Buffer[], digest: [] as (Buffer | null)[] };
-    for (const v of nv) {
+  /** The VM's current variables without taking it over (undefined: no such VM). For reading only. */
+  async peek(vmId: string): Promise<Variable[] | undefined> {
+    try {
+      return await this.transaction(async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        if ((await c.query(`SELECT 1 FROM ${VMS} WHERE vm_id = $1`, [vmId])).rowCount !== 1) return undefined;
+        const rows = await c.query(`SELECT guid, name, attributes, data, time, digest FROM ${VARS} WHERE vm_id = $1 ORDER BY seq`, [vmId]);
+        return rows.rows.map((row: Record<string, unknown>, i: number) => variableFromRow(row, `VM ${vmId} variable #${i}`));
+      });
+    } catch (e) {
+      if (e instanceof PgStoreError) throw e;
+      throw new PgStoreError(`postgres: VM ${vmId}: ${describe(e)}`);
+    }
+  }
+
+  /**
+   * @internal PgBackend's save, one statement: bump the generation if `epoch`
+   * still holds, delete the rows `drop` names (all of the VM's with 'all'),
+   * insert `add`. Refused with OwnershipLostError when the epoch moved on.
+   */
+  async apply(vmId: string, epoch: bigint, drop: bigint[] | 'all', add: readonly { record: Variable; seq: bigint }[]): Promise<void> {
+    const cols = { seq: [] as string[], guid: [] as string[], name: [] as Buffer[], display: [] as string[], attributes: [] as number[], data: [] as Buffer[], time: [] as Buffer[], digest: [] as (Buffer | null)[] };
+    for (const { record: v, seq } of add) {
+      cols.seq.push(seq.toString());
       cols.guid.push(v.guid);
       cols.name.push(asBuffer(v.name));
       // Informational, for people querying the table; lone surrogates are not text PostgreSQL keeps.
@@ -145,19 +167,20 @@ export class PgStore {
       cols.time.push(asBuffer(v.time));
       cols.digest.push(v.digest ? asBuffer(v.digest) : null);
     }
+    // New rows always get numbers above every row there is, so deleting and inserting in one
+    // statement never collide on the key.
     const r = await this.query(
       `WITH fence AS (
          UPDATE ${VMS} SET generation = generation + 1, updated_at = now()
-         WHERE vm_id = $1 AND epoch = $2 RETURNING vm_id, generation),
+         WHERE vm_id = $1 AND epoch = $2 RETURNING vm_id),
        dropped AS (
-         DELETE FROM ${VARS} x USING fence f WHERE x.vm_id = f.vm_id AND x.generation < f.generation),
+         DELETE FROM ${VARS} x USING fence f WHERE x.vm_id = f.vm_id AND ($3 OR x.seq = ANY($4::bigint[]))),
        added AS (
-         INSERT INTO ${VARS} (vm_id, generation, position, guid, name, display_name, attributes, data, time, digest)
-         SELECT f.vm_id, f.generation, u.ord - 1, u.guid, u.name, u.display_name, u.attributes, u.data, u.time, u.digest
-         FROM fence f, unnest($3::uuid[], $4::bytea[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[])
-           WITH ORDINALITY AS u (guid, name, display_name, attributes, data, time, digest, ord))
-       SELECT generation FROM fence`,
-      [vmId, epoch.toString(), cols.guid, cols.name, cols.display, cols.attributes, cols.data, cols.time, cols.digest]);
+         INSERT INTO ${VARS} (vm_id, seq, guid, name, display_name, attributes, data, time, digest)
+         SELECT f.vm_id, u.* FROM fence f,
+           unnest($5::bigint[], $6::uuid[], $7::bytea[], $8::text[], $9::bigint[], $10::bytea[], $11::bytea[], $12::bytea[]) AS u)
+       SELECT 1 FROM fence`,
+      [vmId, epoch.toString(), drop === 'all', drop === 'all' ? [] : drop.map(String), cols.seq, cols.guid, cols.name, cols.display, cols.attributes, cols.data, cols.time, cols.digest]);
     if (r.rowCount === 1) return;
     const now = await this.query(`SELECT owner FROM ${VMS} WHERE vm_id = $1`, [vmId]);
     throw new OwnershipLostError(vmId, now.rowCount === 1 ? String((now.rows[0] as { owner: unknown }).owner) : undefined);
@@ -183,23 +206,67 @@ export class PgStore {
   }
 }
 
+/** A stored record and the sequence number of its row. */
+interface SavedRow { record: Variable; seq: bigint }
+
 /** The durable sink of one claimed VM. */
 export class PgBackend implements StoreBackend {
   saves = 0;
+  /** Rows written by the last save (diagnostics and tests): what the last statement inserted and deleted. */
+  lastWrite: { inserted: number; deleted: number | 'all' } | undefined;
   /** Set once a save found the VM owned elsewhere; every later save is refused the same way. */
   lost: OwnershipLostError | undefined;
+  /** What the database holds, as far as this daemon knows; undefined after a failure left it unsure. */
+  private saved: SavedRow[] | undefined;
+  private nextSeq: bigint;
 
-  constructor(private readonly db: PgStore, readonly vmId: string, private readonly epoch: bigint) {}
+  constructor(private readonly db: PgStore, readonly vmId: string, private readonly epoch: bigint, saved: SavedRow[]) {
+    this.saved = saved;
+    this.nextSeq = saved.reduce((m, r) => (r.seq >= m ? r.seq + 1n : m), 1n);
+  }
 
   async save(nv: readonly Variable[]): Promise<void> {
     if (this.lost) throw this.lost;
+    const plan = this.plan(nv);
+    // Numbers are spent even if the save fails: a retry never reuses one that may have been written.
+    this.nextSeq += BigInt(plan.add.length);
+    this.saved = undefined;
     try {
-      await this.db.replace(this.vmId, this.epoch, nv);
+      await this.db.apply(this.vmId, this.epoch, plan.drop, plan.add);
     } catch (e) {
       if (e instanceof OwnershipLostError) { this.lost = e; throw e; }
+      // Whether the statement committed is unknown (a connection lost at COMMIT): the next save
+      // rewrites every row.
       throw new PgStoreError(`postgres: VM ${this.vmId}: ${describe(e)}`);
     }
+    this.saved = plan.keep.concat(plan.add);
+    this.lastWrite = { inserted: plan.add.length, deleted: plan.drop === 'all' ? 'all' : plan.drop.length };
     this.saves++;
+  }
+
+  /**
+   * The rows to delete and insert to turn what is stored into `nv`. The
+   * service keeps records whole (an update is a new record at the end), so
+   * normally `nv` is the stored records that remain, in their order, followed
+   * by new ones; anything else, or not knowing what is stored, rewrites all.
+   */
+  private plan(nv: readonly Variable[]): { keep: SavedRow[]; drop: bigint[] | 'all'; add: SavedRow[] } {
+    const fresh = (from: number): SavedRow[] => nv.slice(from).map((record, i) => ({ record, seq: this.nextSeq + BigInt(i) }));
+    const saved = this.saved;
+    if (!saved) return { keep: [], drop: 'all', add: fresh(0) };
+    const seqOf = new Map(saved.map((r) => [r.record, r.seq]));
+    const keep: SavedRow[] = [];
+    let i = 0;
+    for (; i < nv.length; i++) {
+      const seq = seqOf.get(nv[i]!);
+      if (seq === undefined) break;
+      if (keep.length > 0 && seq <= keep[keep.length - 1]!.seq) return { keep: [], drop: 'all', add: fresh(0) };
+      keep.push({ record: nv[i]!, seq });
+    }
+    for (let j = i; j < nv.length; j++) if (seqOf.has(nv[j]!)) return { keep: [], drop: 'all', add: fresh(0) };
+    const kept = new Set(keep.map((r) => r.record));
+    const drop = saved.filter((r) => !kept.has(r.record)).map((r) => r.seq);
+    return { keep, drop, add: fresh(i) };
   }
 }
 

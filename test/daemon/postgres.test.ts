@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DaemonClient } from '../../src/daemon/client.js';
-import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, EFI_SUCCESS, type TestDaemon } from './helpers.js';
+import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { spawnSync } from 'node:child_process';
 
@@ -90,7 +90,7 @@ test('two connections of one VM on one host share one claim: the second hello do
   assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, '1', 'claimed once');
 });
 
-test('the management API lists the database\'s VMs and reads one it has not loaded', opts, async (t) => {
+test('the management API lists the database\'s VMs and reads one it does not serve without taking it over; a write through it takes it over', opts, async (t) => {
   const url = await testDatabase(t);
   const a = await host(t, url, 'host-a');
   const c = await DaemonClient.connect(a.socket, 'vm-listed');
@@ -106,6 +106,27 @@ test('the management API lists the database\'s VMs and reads one it has not load
   const vars = await http({ socketPath: other.api }, 'GET', '/vms/vm-listed/variables');
   assert.equal(vars.status, 200, vars.body);
   assert.ok(vars.body.includes('"Seen"'), vars.body);
+  const one = await http({ socketPath: other.api }, 'GET', '/vms/vm-listed');
+  assert.equal((one.json as { loaded: boolean }).loaded, false, one.body);
+  // Reading through another daemon's API does not take the VM over: its own host still writes.
+  const back = await DaemonClient.connect(a.socket, 'vm-listed');
+  t.after(() => back.close());
+  assert.equal(await setVar(back, 'Still', Uint8Array.of(6)), EFI_SUCCESS);
+  assert.equal((await sql(url, 'SELECT owner FROM uefi_vars_vm')).rows[0].owner, 'host-a');
+  const before = (await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch as string;
+  for (const path of ['/vms/vm-listed', '/vms/vm-listed/secure-boot', '/vms/vm-listed/variables']) {
+    assert.equal((await http({ socketPath: other.api }, 'GET', path)).status, 200, path);
+  }
+  assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, before, 'no read took the VM over');
+
+  // A write through it does take it over (an operator's write wins); host A's next guest write is refused.
+  const put = await http({ socketPath: other.api }, 'PUT', `/vms/vm-listed/variables/${TEST_GUID}/Op`, { body: { attributes: 7, dataHex: '01' } });
+  assert.equal(put.status, 200, put.body);
+  assert.equal(await setVar(back, 'Late', Uint8Array.of(7)), 0x8000000000000007n);
+  // And host A's API write is answered 409, naming the new owner.
+  const refused = await http({ socketPath: a.api }, 'PUT', `/vms/vm-listed/variables/${TEST_GUID}/Op2`, { body: { attributes: 7, dataHex: '02' } });
+  assert.equal(refused.status, 409, refused.body);
+  assert.match(refused.body, /ownership-lost.*now owned by host-b/);
 });
 
 test('serve --postgres with an unreachable server: one line, exit 1; bad option combinations are refused', opts, () => {

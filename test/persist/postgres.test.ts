@@ -6,6 +6,8 @@ import { makeVariable, type Variable } from '../../src/store/variable.js';
 import { encodeName } from '../../src/wire/ucs2.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { SHARED, TEST_GUID } from '../helpers/service.js';
+import { VariableService } from '../../src/service/variable-service.js';
+import { setVariableRequest, replyStatus } from '../../src/client/requests.js';
 
 const opts = { skip: noPostgres };
 
@@ -95,18 +97,19 @@ test('rows no guest could have written are refused at load, naming the VM and th
   const url = await testDatabase(t);
   const a = await open(t, url, 'host-a');
   const vm = await a.claim('vm1');
-  const good = [0, 1].map((i) => makeVariable({ guid: TEST_GUID, name: encodeName(`V${i}`), attributes: 7, data: Uint8Array.of(i) }));
+  // New records each time: a save writes the rows of records it has not stored yet.
+  const good = (): Variable[] => [0, 1].map((i) => makeVariable({ guid: TEST_GUID, name: encodeName(`V${i}`), attributes: 7, data: Uint8Array.of(i) }));
   const b = await open(t, url, 'host-b');
   const cases: [string, RegExp][] = [
-    [`UPDATE uefi_vars_variable SET name = '\\x410042'::bytea WHERE position = 1`, /^postgres: VM vm1 variable #1: name is not a NUL-terminated UCS-2 name$/],
-    [`UPDATE uefi_vars_variable SET name = '\\x41004200'::bytea WHERE position = 1`, /variable #1: name is not a NUL-terminated UCS-2 name/],
-    [`UPDATE uefi_vars_variable SET time = '\\x0102'::bytea WHERE position = 0`, /variable #0: time is 2 bytes, not 16/],
-    [`UPDATE uefi_vars_variable SET attributes = 71 WHERE position = 0`, /variable #0: attributes 71 are not stored attributes/],
-    [`UPDATE uefi_vars_variable SET attributes = 4294967296 WHERE position = 1`, /variable #1: attributes 4294967296 are not stored attributes/],
+    [`UPDATE uefi_vars_variable SET name = '\\x410042'::bytea WHERE display_name = 'V1'`, /^postgres: VM vm1 variable #1: name is not a NUL-terminated UCS-2 name$/],
+    [`UPDATE uefi_vars_variable SET name = '\\x41004200'::bytea WHERE display_name = 'V1'`, /variable #1: name is not a NUL-terminated UCS-2 name/],
+    [`UPDATE uefi_vars_variable SET time = '\\x0102'::bytea WHERE display_name = 'V0'`, /variable #0: time is 2 bytes, not 16/],
+    [`UPDATE uefi_vars_variable SET attributes = 71 WHERE display_name = 'V0'`, /variable #0: attributes 71 are not stored attributes/],
+    [`UPDATE uefi_vars_variable SET attributes = 4294967296 WHERE display_name = 'V1'`, /variable #1: attributes 4294967296 are not stored attributes/],
   ];
   for (const [breakIt, expected] of cases) {
     // host-a still owns the VM (every refused load below was undone), so it can write good rows again.
-    await vm.backend.save(good);
+    await vm.backend.save(good());
     await sql(url, breakIt);
     const before = await vmRow(url, 'vm1');
     await assert.rejects(b.claim('vm1'), (e: unknown) => e instanceof PgStoreError && expected.test(e.message));
@@ -133,4 +136,78 @@ test('database URLs are logged without their password', () => {
   assert.equal(redactUrl('postgresql://db.example/fleet?user=u&password=s3cret'), 'postgresql://db.example/fleet?user=u&password=***');
   assert.equal(redactUrl('postgresql://vars@db.example/fleet'), 'postgresql://vars@db.example/fleet');
   assert.ok(!redactUrl('not a url:s3cret@host').includes('s3cret'));
+});
+
+test('a write costs the rows it changes: an update deletes one row and inserts one, and the order is the store\'s', opts, async (t) => {
+  const url = await testDatabase(t);
+  const loaded = await loadStoreFile(`${SHARED}/vectors/varstores/ovmf/OVMF_VARS_4M.ms.fd`);
+  const a = await open(t, url, 'host-a');
+  const { backend } = await a.claim('vm1');
+  await backend.save(loaded.variables);
+  // Loaded again, as a daemon does, and served by a real service.
+  const fresh = await a.claim('vm1');
+  const live = await VariableService.create({ variables: fresh.variables, backend: fresh.backend });
+  const n = fresh.variables.length;
+  assert.ok(n > 3);
+  const write = async (name: string, attributes: number, data: Uint8Array): Promise<void> => {
+    const r = await live.process(setVariableRequest({ name, guid: TEST_GUID, attributes, data }), 65536);
+    assert.equal(replyStatus(r.reply!), 0n);
+  };
+  await write('New', 7, Uint8Array.of(1));
+  assert.deepEqual(fresh.backend.lastWrite, { inserted: 1, deleted: 0 });
+  await write('New', 7, Uint8Array.of(2));
+  assert.deepEqual(fresh.backend.lastWrite, { inserted: 1, deleted: 1 });
+  await write('New', 7, new Uint8Array(0));
+  assert.deepEqual(fresh.backend.lastWrite, { inserted: 0, deleted: 1 });
+  assert.equal(Number((await sql(url, 'SELECT count(*) AS n FROM uefi_vars_variable')).rows[0].n), live.nonVolatileVariables().length);
+  assert.deepEqual(fields((await (await open(t, url, 'host-b')).claim('vm1')).variables), fields(live.nonVolatileVariables()));
+});
+
+test('random writes, updates, deletes and failed saves: what the next host loads is always the last saved store, in order', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const reader = await open(t, url, 'reader');
+  let { backend } = await a.claim('vm1');
+  await sql(url, `CREATE FUNCTION maybe_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.display_name LIKE 'Fail%' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`);
+  await sql(url, 'CREATE TRIGGER maybe_fail BEFORE INSERT ON uefi_vars_variable FOR EACH ROW EXECUTE FUNCTION maybe_fail()');
+  // A model of the store the way the service keeps it: an update removes the record and appends the new one.
+  let model: Variable[] = [];
+  let durable: Variable[] = [];
+  let seed = 12345;
+  const rnd = (k: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % k; };
+  for (let step = 0; step < 150; step++) {
+    const name = `${rnd(10) === 0 ? 'Fail' : 'V'}${rnd(12)}`;
+    const key = (v: Variable): string => Buffer.from(v.name).toString('hex');
+    const rec = makeVariable({ guid: TEST_GUID, name: encodeName(name), attributes: 7, data: Uint8Array.of(step & 0xff, rnd(256)) });
+    const without = model.filter((v) => key(v) !== key(rec));
+    const next = rnd(4) === 0 ? without : [...without, rec];
+    try {
+      await backend.save(next);
+      model = next;
+      durable = next;
+    } catch (e) {
+      assert.ok(e instanceof PgStoreError, String(e));
+      assert.ok(next.some((v) => key(v).startsWith(Buffer.from(encodeName('Fail')).subarray(0, 8).toString('hex'))), 'only a Fail row is refused');
+    }
+    if (step % 10 === 9) {
+      // Another host reads it, then hands it back: the first host's backend is fenced off and replaced.
+      assert.deepEqual(fields((await reader.claim('vm1')).variables), fields(durable), `step ${step}`);
+      const again = await a.claim('vm1');
+      assert.deepEqual(fields(again.variables), fields(durable));
+      backend = again.backend;
+      model = again.variables;
+    }
+  }
+});
+
+test('a store whose kept records changed order is rewritten whole, in the new order', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const { backend } = await a.claim('vm1');
+  const [x, y, z] = ['X', 'Y', 'Z'].map((n) => makeVariable({ guid: TEST_GUID, name: encodeName(n), attributes: 7, data: Uint8Array.of(1) }));
+  await backend.save([x!, y!, z!]);
+  await backend.save([z!, x!, y!]);
+  assert.deepEqual(backend.lastWrite, { inserted: 3, deleted: 'all' });
+  assert.deepEqual(fields((await (await open(t, url, 'host-b')).claim('vm1')).variables), fields([z!, x!, y!]));
 });
