@@ -134,6 +134,25 @@ export class PgStore {
     }
   }
 
+  /**
+   * Make a new VM holding `variables` (an import). Refused, writing nothing,
+   * when the VM exists already. The first daemon to load it takes it over.
+   */
+  async create(vmId: string, variables: readonly Variable[]): Promise<void> {
+    let made = false;
+    try {
+      await this.transaction(async (c) => {
+        const r = await c.query(`INSERT INTO ${VMS} (vm_id, owner, epoch, generation) VALUES ($1, $2, 0, 0) ON CONFLICT (vm_id) DO NOTHING`, [vmId, this.owner]);
+        if (r.rowCount !== 1) return;
+        made = true;
+        await this.apply(vmId, 0n, 'all', variables.map((record, i) => ({ record, seq: BigInt(i + 1) })), c);
+      });
+    } catch (e) {
+      throw e instanceof PgStoreError ? e : new PgStoreError(`postgres: VM ${vmId}: ${describe(e)}`);
+    }
+    if (!made) throw new PgStoreError(`postgres: VM ${vmId} exists already; nothing was written`);
+  }
+
   /** The VM's current variables without taking it over (undefined: no such VM). For reading only. */
   async peek(vmId: string): Promise<Variable[] | undefined> {
     try {
@@ -154,7 +173,7 @@ export class PgStore {
    * still holds, delete the rows `drop` names (all of the VM's with 'all'),
    * insert `add`. Refused with OwnershipLostError when the epoch moved on.
    */
-  async apply(vmId: string, epoch: bigint, drop: bigint[] | 'all', add: readonly { record: Variable; seq: bigint }[]): Promise<void> {
+  async apply(vmId: string, epoch: bigint, drop: bigint[] | 'all', add: readonly { record: Variable; seq: bigint }[], within?: pg.PoolClient): Promise<void> {
     const cols = { seq: [] as string[], guid: [] as string[], name: [] as Buffer[], display: [] as string[], attributes: [] as number[], data: [] as Buffer[], time: [] as Buffer[], digest: [] as (Buffer | null)[] };
     for (const { record: v, seq } of add) {
       cols.seq.push(seq.toString());
@@ -169,7 +188,7 @@ export class PgStore {
     }
     // New rows always get numbers above every row there is, so deleting and inserting in one
     // statement never collide on the key.
-    const r = await this.query(
+    const r = await (within ?? this.pool).query(
       `WITH fence AS (
          UPDATE ${VMS} SET generation = generation + 1, updated_at = now()
          WHERE vm_id = $1 AND epoch = $2 RETURNING vm_id),

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { PgStore, PgStoreError, OwnershipLostError, redactUrl } from '../../src/persist/postgres.js';
 import { makeVariable, type Variable } from '../../src/store/variable.js';
@@ -8,6 +11,7 @@ import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { SHARED, TEST_GUID } from '../helpers/service.js';
 import { VariableService } from '../../src/service/variable-service.js';
 import { setVariableRequest, replyStatus } from '../../src/client/requests.js';
+import { cli } from '../helpers/cli.js';
 
 const opts = { skip: noPostgres };
 
@@ -210,4 +214,41 @@ test('a store whose kept records changed order is rewritten whole, in the new or
   await backend.save([z!, x!, y!]);
   assert.deepEqual(backend.lastWrite, { inserted: 3, deleted: 'all' });
   assert.deepEqual(fields((await (await open(t, url, 'host-b')).claim('vm1')).variables), fields([z!, x!, y!]));
+});
+
+test('convert imports a Debian store into PostgreSQL as a new VM, refuses to import over one, and exports it back byte for byte', opts, async (t) => {
+  const url = await testDatabase(t);
+  const dir = mkdtempSync(join(tmpdir(), 'uefi-vars-pg-convert-'));
+  t.after(async () => { rmSync(dir, { recursive: true, force: true }); });
+  const src = `${SHARED}/vectors/varstores/ovmf/OVMF_VARS_4M.ms.fd`;
+  const asJson = join(dir, 'direct.json');
+  assert.equal(cli('convert', src, asJson).code, 0);
+
+  const imported = cli('convert', src, `${url}#vm-imported`);
+  assert.equal(imported.code, 0, imported.stderr);
+  const password = new URL(url).password;
+  assert.ok(!imported.stdout.includes(password) && imported.stdout.includes('#vm-imported'), imported.stdout);
+
+  const again = cli('convert', asJson, `${url}#vm-imported`);
+  assert.equal(again.code, 1);
+  assert.equal(again.stderr.trim().split('\n').length, 1, again.stderr);
+  assert.match(again.stderr, /postgres: VM vm-imported exists already; nothing was written/);
+
+  const back = join(dir, 'back.json');
+  const exported = cli('convert', `${url}#vm-imported`, back);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(readFileSync(back), readFileSync(asJson), 'through PostgreSQL and back equals the direct conversion');
+  assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, '0', 'exporting took nothing over');
+
+  for (const [args, expected] of [
+    [['convert', `${url}#vm-missing`, join(dir, 'x.json')], /no such VM/],
+    [['convert', asJson, url], /name the VM after a '#'/],
+    [['convert', asJson, `${url}#.hidden`], /name the VM after a '#'/],
+    [['convert', asJson, `${url}#ok`, '--to', 'json'], /--to is for files/],
+  ] as [string[], RegExp][]) {
+    const r = cli(...args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.stderr, expected);
+    assert.ok(!r.stderr.includes(password));
+  }
 });
