@@ -5,6 +5,7 @@ import { DaemonClient } from '../../src/daemon/client.js';
 import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const opts = { skip: noPostgres };
 const EFI_DEVICE_ERROR = 0x8000000000000007n;
@@ -129,8 +130,10 @@ test('the management API lists the database\'s VMs and reads one it does not ser
   assert.match(refused.body, /ownership-lost.*now owned by host-b/);
 });
 
-test('serve --postgres with an unreachable server: one line, exit 1; bad option combinations are refused', opts, () => {
-  const r = spawnSync(process.execPath, [CLI, 'serve', '--postgres', 'postgresql://u:hunter2@127.0.0.1:1/x', '--socket', '/tmp/uefi-vars-never.sock', '--log-level', 'silent'], { encoding: 'utf8', timeout: 30_000 });
+test('serve --postgres with an unreachable server: one line, exit 1, nothing left listening; bad option combinations are refused', opts, (t) => {
+  const sock = join(tempDir(t), 'd.sock');
+  const r = spawnSync(process.execPath, [CLI, 'serve', '--postgres', 'postgresql://u:hunter2@127.0.0.1:1/x', '--socket', sock, '--log-level', 'silent'], { encoding: 'utf8', timeout: 30_000 });
+  assert.ok(!existsSync(sock), 'the socket it had opened is removed');
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /^uefi-vars serve: postgres: .*ECONNREFUSED/);
