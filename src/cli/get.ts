@@ -3,6 +3,7 @@ import { encodeName } from '../wire/ucs2.js';
 import { toHex } from '../wire/hex.js';
 import { VariableStore } from '../store/store.js';
 import { loadStoreFile } from '../persist/store-file.js';
+import { pgTarget, readPgVm } from './pg-target.js';
 import { parseArgs, UsageError } from './args.js';
 import { parseGuidArg } from './set.js';
 import { Exit, out, err } from './io.js';
@@ -13,10 +14,11 @@ export async function runGet(argv: string[]): Promise<number> {
   const [storePath, name, guidText, ...rest] = p.positional;
   if (!storePath || !name || !guidText || rest.length) throw new UsageError('usage: uefi-vars get STORE NAME GUID [--out FILE]');
   const guid = parseGuidArg(guidText);
-  const loaded = await loadStoreFile(storePath);
-  const v = new VariableStore(loaded.variables).get(guid, encodeName(name));
+  const pg = pgTarget(storePath);
+  const variables = pg ? await readPgVm(pg) : (await loadStoreFile(storePath)).variables;
+  const v = new VariableStore(variables).get(guid, encodeName(name));
   if (!v) {
-    err(`uefi-vars: ${storePath}: no variable ${name} ${guid}`);
+    err(`uefi-vars: ${pg?.shown ?? storePath}: no variable ${name} ${guid}`);
     return Exit.EFI_ERROR;
   }
   const file = p.values.get('out');

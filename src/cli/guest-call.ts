@@ -1,5 +1,6 @@
 import { VariableService } from '../service/variable-service.js';
 import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
+import { pgTarget } from './pg-target.js';
 import { assertStoreFree } from '../persist/store-lock.js';
 import { eventRequest, replyStatus, setVariableRequest } from '../client/requests.js';
 import { Guids } from '../wire/guid.js';
@@ -34,6 +35,8 @@ export interface CallOptions {
 
 export async function guestCall(storePath: string, request: Uint8Array, call: CallOptions, dev: DeviceOptions): Promise<number> {
   const phase = call.phase;
+  const pg = pgTarget(storePath);
+  if (pg) throw new UsageError(`${pg.shown}: set and delete work on store files; write a PostgreSQL VM through the management API of the daemon serving it`);
   // A daemon serving this store would overwrite our change with its next save.
   await assertStoreFree(storePath);
   const store = await loadStoreFile(storePath);

@@ -4,6 +4,7 @@ import { formatAttributes, Attr } from '../wire/attributes.js';
 import { formatTime } from '../wire/time.js';
 import type { Variable } from '../store/variable.js';
 import { loadStoreFile } from '../persist/store-file.js';
+import { pgTarget, readPgVm } from './pg-target.js';
 import { describeSecureBoot, type SecureBootSummary } from './secure-boot-summary.js';
 import { parseArgs, UsageError } from './args.js';
 import { Exit, out } from './io.js';
@@ -13,11 +14,13 @@ export async function runPrint(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [], ['json', 'verbose']);
   const [storePath, ...rest] = p.positional;
   if (!storePath || rest.length) throw new UsageError('usage: uefi-vars print STORE [--json] [--verbose]');
-  const loaded = await loadStoreFile(storePath);
+  const pg = pgTarget(storePath);
+  const loaded = pg ? { format: 'postgres', variables: await readPgVm(pg) } : await loadStoreFile(storePath);
+  const shown = pg?.shown ?? storePath;
   const sb = describeSecureBoot(loaded.variables);
   if (p.flags.has('json')) {
     out(JSON.stringify({
-      file: storePath, format: loaded.format,
+      file: shown, format: loaded.format,
       variables: loaded.variables.map((v) => ({
         name: nameKey(v.name), guid: v.guid, attributes: v.attributes, size: v.data.length,
         ...((v.attributes & Attr.AT) ? { time: formatTime(v.time) } : {}),
@@ -27,7 +30,7 @@ export async function runPrint(argv: string[]): Promise<number> {
     }, null, 2));
     return Exit.OK;
   }
-  out(`${storePath}: ${loaded.format} store, ${loaded.variables.length} variables`);
+  out(`${shown}: ${loaded.format} store, ${loaded.variables.length} variables`);
   for (const v of loaded.variables) printVariable(v, p.flags.has('verbose'));
   printSecureBoot(sb);
   return Exit.OK;

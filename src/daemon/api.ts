@@ -156,7 +156,10 @@ async function hostWrite(ctx: ApiContext, vm: VmEntry, op: 'put' | 'delete', gui
 
 async function vmFor(ctx: ApiContext, id: string, readOnly: boolean): Promise<VmEntry> {
   try {
-    return await (readOnly ? ctx.registry.view(id) : ctx.registry.get(id, false));
+    if (readOnly) return await ctx.registry.view(id);
+    // As at a HELLO: a VM nobody here is connected to may have been written elsewhere since.
+    ctx.registry.forgetIdle(id);
+    return await ctx.registry.get(id, false);
   } catch (e) {
     if (!(e instanceof VmError)) throw e;
     if (e.reason === 'store-unavailable') throw new HttpError(500, e.reason, e.message);

@@ -128,6 +128,12 @@ test('the management API lists the database\'s VMs and reads one it does not ser
   const refused = await http({ socketPath: a.api }, 'PUT', `/vms/vm-listed/variables/${TEST_GUID}/Op2`, { body: { attributes: 7, dataHex: '02' } });
   assert.equal(refused.status, 409, refused.body);
   assert.match(refused.body, /ownership-lost.*now owned by host-b/);
+  // Once host A's guest is gone, an operator's write there reads the store afresh and takes it back.
+  await back.close();
+  const retaken = await http({ socketPath: a.api }, 'PUT', `/vms/vm-listed/variables/${TEST_GUID}/Op3`, { body: { attributes: 7, dataHex: '03' } });
+  assert.equal(retaken.status, 200, retaken.body);
+  const names = (await sql(url, 'SELECT display_name FROM uefi_vars_variable ORDER BY seq')).rows.map((r) => r.display_name as string);
+  assert.deepEqual(names.filter((n) => n.startsWith('Op')), ['Op', 'Op3'], 'host B\'s write kept, host A\'s refused one absent');
 });
 
 test('serve --postgres with an unreachable server: one line, exit 1, nothing left listening; bad option combinations are refused', opts, (t) => {

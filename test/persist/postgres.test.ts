@@ -238,13 +238,21 @@ test('convert imports a Debian store into PostgreSQL as a new VM, refuses to imp
   const exported = cli('convert', `${url}#vm-imported`, back);
   assert.equal(exported.code, 0, exported.stderr);
   assert.deepEqual(readFileSync(back), readFileSync(asJson), 'through PostgreSQL and back equals the direct conversion');
-  assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, '0', 'exporting took nothing over');
+  // print and get read it in place, the same way.
+  const printed = cli('print', `${url}#vm-imported`);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.lines[0]!, /#vm-imported: postgres store, \d+ variables$/);
+  assert.equal(printed.lines.slice(1).join('\n'), cli('print', asJson).lines.slice(1).join('\n'), 'the same listing as the JSON store');
+  assert.equal(cli('get', `${url}#vm-imported`, 'SecureBootEnable', 'f0a30bc7-af08-4556-99c4-001009c93a44').stdout.trim(), cli('get', asJson, 'SecureBootEnable', 'f0a30bc7-af08-4556-99c4-001009c93a44').stdout.trim());
+  assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, '0', 'reading took nothing over');
 
   for (const [args, expected] of [
     [['convert', `${url}#vm-missing`, join(dir, 'x.json')], /no such VM/],
     [['convert', asJson, url], /name the VM after a '#'/],
     [['convert', asJson, `${url}#.hidden`], /name the VM after a '#'/],
     [['convert', asJson, `${url}#ok`, '--to', 'json'], /--to is for files/],
+    [['set', `${url}#vm-imported`, 'X', 'global', '7', '--hex', '01'], /set and delete work on store files/],
+    [['print', `${url}#vm-missing`], /no such VM/],
   ] as [string[], RegExp][]) {
     const r = cli(...args);
     assert.equal(r.code, 1, args.join(' '));
