@@ -19,8 +19,8 @@ export function pgTarget(arg: string): PgTarget | undefined {
   return { url, vm, shown: `${redactUrl(url)}#${vm}` };
 }
 
-export async function withDatabase<T>(t: PgTarget, body: (db: PgStore) => Promise<T>): Promise<T> {
-  const db = await PgStore.open({ url: t.url, owner: 'uefi-vars cli' });
+export async function withDatabase<T>(t: PgTarget, body: (db: PgStore) => Promise<T>, readOnly = false): Promise<T> {
+  const db = await PgStore.open({ url: t.url, owner: 'uefi-vars cli', readOnly });
   try {
     return await body(db);
   } finally {
@@ -30,7 +30,7 @@ export async function withDatabase<T>(t: PgTarget, body: (db: PgStore) => Promis
 
 /** The VM's variables as the database holds them, without taking it over from the daemon serving it. */
 export async function readPgVm(t: PgTarget): Promise<Variable[]> {
-  const found = await withDatabase(t, (db) => db.peek(t.vm));
+  const found = await withDatabase(t, (db) => db.peek(t.vm), true);
   if (!found) throw new PgStoreError(`postgres: ${t.shown}: no such VM`);
   return found;
 }

@@ -36,6 +36,8 @@ export class OwnershipLostError extends Error {
 
 const VMS = 'uefi_vars_vm';
 const VARS = 'uefi_vars_variable';
+/** SQLSTATE 42P01: the tables are not there. */
+const UNDEFINED_TABLE = '42P01';
 /** Serializes schema creation between daemons starting together (CREATE ... IF NOT EXISTS races). */
 const SCHEMA_LOCK_KEY = 0x75656669; // "uefi"
 
@@ -66,6 +68,8 @@ export interface PgStoreOptions {
   owner: string;
   /** At most this many connections (default 4: saves of different VMs run side by side). */
   maxConnections?: number;
+  /** Only reading (print, get, export): connect, but create no tables. */
+  readOnly?: boolean;
 }
 
 export interface PgVmRow { vmId: string; owner: string; generation: number; updatedAt: Date }
@@ -82,6 +86,7 @@ export class PgStore {
     const store = new PgStore(pool, opts.owner);
     try {
       await store.transaction(async (c) => {
+        if (opts.readOnly) { await c.query('SELECT 1'); return; }
         await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
         for (const sql of SCHEMA) await c.query(sql);
       });
@@ -164,6 +169,7 @@ export class PgStore {
       });
     } catch (e) {
       if (e instanceof PgStoreError) throw e;
+      if (e instanceof pg.DatabaseError && e.code === UNDEFINED_TABLE) return undefined; // no daemon ever used this database
       throw new PgStoreError(`postgres: VM ${vmId}: ${describe(e)}`);
     }
   }

@@ -224,6 +224,12 @@ test('convert imports a Debian store into PostgreSQL as a new VM, refuses to imp
   const asJson = join(dir, 'direct.json');
   assert.equal(cli('convert', src, asJson).code, 0);
 
+  // Reading a database no daemon has used: no such VM, and no tables made by a read.
+  const early = cli('print', `${url}#vm-imported`);
+  assert.equal(early.code, 1);
+  assert.match(early.stderr, /no such VM/);
+  assert.equal(Number((await sql(url, `SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'uefi_vars%'`)).rows[0].n), 0);
+
   const imported = cli('convert', src, `${url}#vm-imported`);
   assert.equal(imported.code, 0, imported.stderr);
   const password = new URL(url).password;
