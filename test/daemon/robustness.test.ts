@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadStoreFile } from '../../src/persist/store-file.js';
+import { nameKey } from '../../src/wire/ucs2.js';
 import { DaemonClient, DaemonError } from '../../src/daemon/client.js';
 import {
   ErrorCode, FrameType, encodeHello, encodeFrame, encodeMmRequest, encodeMmioWrite, decodeError, decodeMemRead,
@@ -237,4 +241,23 @@ test('stop() refuses new connections, lets the request in flight finish and answ
   await expectFatal(s, ErrorCode.SHUTTING_DOWN);
   await stopping;
   assert.equal(stopped, true);
+});
+
+test('a store that cannot be written: the guest gets EFI_DEVICE_ERROR, the write is undone, logged and counted; the next write works again', async (t) => {
+  const d = await startDaemon(t);
+  const c = await DaemonClient.connect(d.socket, 'disk');
+  t.after(() => c.close());
+  assert.equal(await setVar(c, 'Kept', Uint8Array.of(1)), EFI_SUCCESS);
+  // The state directory vanishes under the daemon (a real failure: the temp file cannot be made).
+  rmSync(join(d.dir, 'vms'), { recursive: true, force: true });
+  assert.equal(await setVar(c, 'Lost', Uint8Array.of(2)), 0x8000000000000007n);
+  assert.equal((await getVar(c, 'Lost')).data, undefined, 'undone in memory as well');
+  assert.match(await d.daemon.metrics.registry.getSingleMetricAsString('uefi_vars_store_write_failures_total'), /reason="write-failed"} 1/);
+  const line = await d.logs.waitFor((l) => l.msg === 'store write failed; the request was refused and undone');
+  assert.equal(line.vm, 'disk');
+  assert.match(String(line.err), /cannot write \(ENOENT\)/);
+  mkdirSync(join(d.dir, 'vms'), { mode: 0o700 });
+  assert.equal(await setVar(c, 'Again', Uint8Array.of(3)), EFI_SUCCESS);
+  const names = (await loadStoreFile(join(d.dir, 'vms', 'disk.json'))).variables.map((v) => nameKey(v.name));
+  assert.ok(names.includes('Kept') && names.includes('Again') && !names.includes('Lost'), names.join(','));
 });
