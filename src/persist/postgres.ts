@@ -151,7 +151,7 @@ export class PgStore {
         if (r.rowCount !== 1) return;
         made = true;
         await this.apply(vmId, 0n, 'all', variables.map((record, i) => ({ record, seq: BigInt(i + 1) })), c);
-      });
+      }, false); // after a COMMIT whose answer was lost, a retry would say the VM exists already
     } catch (e) {
       throw e instanceof PgStoreError ? e : new PgStoreError(`postgres: VM ${vmId}: ${describe(e)}`);
     }
@@ -215,18 +215,32 @@ export class PgStore {
     return this.pool.query(sql, params);
   }
 
-  private async transaction<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await body(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
+  /**
+   * Run `body` in a transaction. A lost connection (connectionLost) is
+   * retried once on a new one when `retry` says repeating it is harmless.
+   */
+  private async transaction<T>(body: (c: pg.PoolClient) => Promise<T>, retry = true): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const c = await this.pool.connect();
+      let broken: Error | undefined;
+      // A connection that dies while checked out reports it as an 'error' event too; unheard, that
+      // event would end the process. The failing query carries the error to us anyway.
+      const heard = (e: Error): void => { broken = e; };
+      c.on('error', heard);
+      try {
+        await c.query('BEGIN');
+        const out = await body(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        if (connectionLost(e)) broken = e as Error;
+        if (!(retry && attempt === 1 && broken)) throw e;
+      } finally {
+        c.off('error', heard);
+        // A broken connection goes, not back to the pool.
+        c.release(broken);
+      }
     }
   }
 }
@@ -252,21 +266,26 @@ export class PgBackend implements StoreBackend {
 
   async save(nv: readonly Variable[]): Promise<void> {
     if (this.lost) throw this.lost;
-    const plan = this.plan(nv);
-    // Numbers are spent even if the save fails: a retry never reuses one that may have been written.
-    this.nextSeq += BigInt(plan.add.length);
-    this.saved = undefined;
-    try {
-      await this.db.apply(this.vmId, this.epoch, plan.drop, plan.add);
-    } catch (e) {
-      if (e instanceof OwnershipLostError) { this.lost = e; throw e; }
-      // Whether the statement committed is unknown (a connection lost at COMMIT): the next save
-      // rewrites every row.
-      throw new PgStoreError(`postgres: VM ${this.vmId}: ${describe(e)}`);
+    for (let attempt = 1; ; attempt++) {
+      const plan = this.plan(nv);
+      // Numbers are spent even if the save fails: a retry never reuses one that may have been written.
+      this.nextSeq += BigInt(plan.add.length);
+      this.saved = undefined;
+      try {
+        await this.db.apply(this.vmId, this.epoch, plan.drop, plan.add);
+      } catch (e) {
+        if (e instanceof OwnershipLostError) { this.lost = e; throw e; }
+        // Whether the statement committed is unknown (a connection lost at COMMIT), so the retry,
+        // and any later save, rewrites every row. A lost connection (the server restarted, failed
+        // over, or dropped it while idle in the pool) is retried once on a new one.
+        if (attempt === 1 && connectionLost(e)) continue;
+        throw new PgStoreError(`postgres: VM ${this.vmId}: ${describe(e)}`);
+      }
+      this.saved = plan.keep.concat(plan.add);
+      this.lastWrite = { inserted: plan.add.length, deleted: plan.drop === 'all' ? 'all' : plan.drop.length };
+      this.saves++;
+      return;
     }
-    this.saved = plan.keep.concat(plan.add);
-    this.lastWrite = { inserted: plan.add.length, deleted: plan.drop === 'all' ? 'all' : plan.drop.length };
-    this.saves++;
   }
 
   /**
@@ -331,6 +350,17 @@ function variableFromRow(row: Record<string, unknown>, at: string): Variable {
   if (time.length !== 16) throw new PgStoreError(`postgres: ${at}: time is ${time.length} bytes, not 16`);
   const digest = row.digest === null ? undefined : bytes('digest');
   return makeVariable({ guid: guid.toLowerCase(), name, attributes, data: bytes('data'), time, digest });
+}
+
+/**
+ * The connection failed, not the statement: no SQLSTATE at all (a socket
+ * error or an unexpected end), class 08 (connection exception) or 57P01-03
+ * (the server shutting down or not yet up).
+ */
+function connectionLost(e: unknown): boolean {
+  if (!(e instanceof pg.DatabaseError)) return !(e instanceof PgStoreError || e instanceof OwnershipLostError);
+  const code = e.code ?? '';
+  return code.startsWith('08') || /^57P0[123]$/.test(code);
 }
 
 /** One line for a database error: its message and, when PostgreSQL gave one, its SQLSTATE. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DaemonClient } from '../../src/daemon/client.js';
-import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
+import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, sleep, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -149,4 +149,23 @@ test('serve --postgres with an unreachable server: one line, exit 1, nothing lef
     assert.equal(u.status, 1, bad.join(' '));
     assert.match(u.stderr, /--postgres|--owner/);
   }
+});
+
+test('the database dropping the daemon\'s connections (a restart, a failover) costs no acknowledged write: the next writes reconnect', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await host(t, url, 'host-a');
+  const c = await DaemonClient.connect(a.socket, 'vm1');
+  t.after(() => c.close());
+  assert.equal(await setVar(c, 'One', Uint8Array.of(1)), EFI_SUCCESS);
+  const db = new URL(url).pathname.slice(1);
+  const killed = await sql(url, 'SELECT count(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) k', [db]);
+  assert.ok(Number(killed.rows[0].n) >= 1, 'the daemon had a connection to drop');
+  // At once: the pool may still hand out the dropped connection; the save retries on a new one.
+  assert.equal(await setVar(c, 'Two', Uint8Array.of(2)), EFI_SUCCESS);
+  await sql(url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+  await sleep(100); // and after the pool has seen the connection end
+  assert.equal(await setVar(c, 'Three', Uint8Array.of(3)), EFI_SUCCESS);
+  const names = (await sql(url, 'SELECT display_name FROM uefi_vars_variable')).rows.map((r) => r.display_name as string);
+  assert.ok(['One', 'Two', 'Three'].every((n) => names.includes(n)), names.join(','));
+  assert.doesNotMatch(await counter(a, 'uefi_vars_store_write_failures_total'), /reason="write-failed"} [1-9]/);
 });

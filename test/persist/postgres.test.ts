@@ -266,3 +266,42 @@ test('convert imports a Debian store into PostgreSQL as a new VM, refuses to imp
     assert.ok(!r.stderr.includes(password));
   }
 });
+
+test('a connection killed in the middle of a save or a claim is retried once on a new one, and the result is whole', opts, async (t) => {
+  const url = await testDatabase(t);
+  const a = await open(t, url, 'host-a');
+  const { backend } = await a.claim('vm1');
+  const good = [0, 1, 2].map((i) => makeVariable({ guid: TEST_GUID, name: encodeName(`V${i}`), attributes: 7, data: Uint8Array.of(i) }));
+  await backend.save(good);
+  // The first insert of a 'Slow' row, and the first claim by 'slow-host', sleep long enough to be killed.
+  await sql(url, 'CREATE TABLE slowed (what text PRIMARY KEY)');
+  for (const [table, column, value, op] of [['uefi_vars_variable', 'display_name', 'Slow', 'INSERT'], ['uefi_vars_vm', 'owner', 'slow-host', 'UPDATE']]) {
+    await sql(url, `CREATE FUNCTION slow_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW.${column} = '${value}' AND NOT EXISTS (SELECT 1 FROM slowed WHERE what = TG_TABLE_NAME) THEN
+        PERFORM pg_sleep(3);
+      END IF;
+      RETURN NEW; END $$`);
+    await sql(url, `CREATE TRIGGER slow BEFORE ${op} ON ${table} FOR EACH ROW EXECUTE FUNCTION slow_${table}()`);
+  }
+  const killSleeper = async (table: string): Promise<void> => {
+    for (let i = 0; i < 200; i++) {
+      const r = await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`);
+      if (r.rowCount) { await sql(url, 'INSERT INTO slowed VALUES ($1)', [table]); return; }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('nothing to kill');
+  };
+  const withSlow = [...good, makeVariable({ guid: TEST_GUID, name: encodeName('Slow'), attributes: 7, data: Uint8Array.of(9) })];
+  const saving = backend.save(withSlow);
+  await killSleeper('uefi_vars_variable');
+  await saving;
+  assert.deepEqual(backend.lastWrite, { inserted: 4, deleted: 'all' }, 'the retry rewrote every row');
+
+  const slow = await open(t, url, 'slow-host');
+  const claiming = slow.claim('vm1');
+  await killSleeper('uefi_vars_vm');
+  const claimed = await claiming;
+  assert.deepEqual(fields(claimed.variables), fields(withSlow));
+  assert.equal((await vmRow(url, 'vm1')).owner, 'slow-host');
+  await assert.rejects(backend.save(good), OwnershipLostError);
+});
