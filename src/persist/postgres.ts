@@ -88,6 +88,10 @@ export class PgStore {
       await store.transaction(async (c) => {
         if (opts.readOnly) { await c.query('SELECT 1'); return; }
         await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
+        // Tables an administrator made are used as they are: a role that may only read and
+        // write them could not even run CREATE TABLE IF NOT EXISTS.
+        const there = await c.query('SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present', [VMS, VARS]);
+        if ((there.rows[0] as { present: boolean }).present) return;
         for (const sql of SCHEMA) await c.query(sql);
       });
     } catch (e) {
