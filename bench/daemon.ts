@@ -21,8 +21,11 @@ const CLI = resolve(process.cwd(), 'dist/src/cli/main.js');
 async function startDaemon(args: string[], dir: string, gc: 'single' | 'parallel' = 'single'): Promise<{ child: ChildProcess; socket: string }> {
   const socket = join(dir, 'data.sock');
   const child = spawn(process.execPath, [...(gc === 'single' ? ['--single-threaded-gc'] : []), CLI, 'serve', '--socket', socket, '--log-level', 'silent', '--rate', '0', '--max-connections', '2000', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!existsSync(socket)) throw new Error('daemon did not start');
+  // The data socket listens before the API socket: wait for both, or the first scrape can miss it.
+  const api = args.indexOf('--api') >= 0 ? args[args.indexOf('--api') + 1] : undefined;
+  const up = (): boolean => existsSync(socket) && (api === undefined || existsSync(api));
+  for (let i = 0; i < 200 && !up(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!up()) throw new Error('daemon did not start');
   return { child, socket };
 }
 
