@@ -34,9 +34,10 @@ export function variableDetail(v: Variable): VariableListItem & { dataHex: strin
 }
 
 export function vmView(s: VmSummary, vm: VmEntry | undefined): Record<string, unknown> {
-  if (!vm) return { id: s.id, loaded: false, store: s.storePath };
+  const owner = s.owner !== undefined ? { owner: s.owner } : {};
+  if (!vm) return { id: s.id, loaded: false, store: s.storePath, ...owner };
   return {
-    id: vm.id, loaded: vm.loaded, store: vm.storePath, connections: vm.connections,
+    id: vm.id, loaded: vm.loaded, store: vm.storePath, ...owner, connections: vm.connections,
     variables: vm.service.variables().length,
     usedStorage: vm.service.usedStorage, maxStorage: vm.service.options.size,
     phase: vm.service.phase,

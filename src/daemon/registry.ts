@@ -65,6 +65,8 @@ export interface VmSummary {
   id: string;
   loaded: boolean;
   storePath: string;
+  /** PostgreSQL: the daemon that loaded the VM last (`--owner`), where it runs. */
+  owner?: string;
 }
 
 /**
@@ -188,7 +190,9 @@ export class VmRegistry {
     }
     if (layout.kind === 'postgres') {
       for (const row of await (await this.database()).list()) {
-        if (this.resolveId(row.vmId) === row.vmId && !out.has(row.vmId)) out.set(row.vmId, { id: row.vmId, loaded: false, storePath: this.storePath(row.vmId) });
+        if (this.resolveId(row.vmId) !== row.vmId) continue;
+        const here = out.get(row.vmId);
+        out.set(row.vmId, here ? { ...here, owner: row.owner } : { id: row.vmId, loaded: false, storePath: this.storePath(row.vmId), owner: row.owner });
       }
     }
     return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

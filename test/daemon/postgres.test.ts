@@ -101,7 +101,7 @@ test('the management API lists the database\'s VMs and reads one it does not ser
   const other = await host(t, url, 'host-b');
   const list = await http({ socketPath: other.api }, 'GET', '/vms');
   assert.equal(list.status, 200, list.body);
-  assert.deepEqual((list.json as { vms: { id: string; loaded: boolean }[] }).vms.map((v) => [v.id, v.loaded]), [['vm-listed', false]]);
+  assert.deepEqual((list.json as { vms: { id: string; loaded: boolean; owner: string }[] }).vms.map((v) => [v.id, v.loaded, v.owner]), [['vm-listed', false, 'host-a']]);
   const missing = await http({ socketPath: other.api }, 'GET', '/vms/nope');
   assert.equal(missing.status, 404, missing.body);
   const vars = await http({ socketPath: other.api }, 'GET', '/vms/vm-listed/variables');
