@@ -31,25 +31,29 @@ export async function runServe(args: string[]): Promise<number> {
     return Exit.FAILURE;
   }
   // The sockets listen before start() returns: a signal from then on means a graceful stop,
-  // so it is caught now and acted on once the daemon is there.
+  // so it is caught now and acted on once the daemon is there. One listener stays registered
+  // from here to the end: removing a signal's last listener drops a signal that was caught but
+  // not yet delivered to JavaScript (it happened when a VMM stopped the daemon right after the
+  // listening line).
   let early: NodeJS.Signals | undefined;
-  const onEarly = (sig: NodeJS.Signals): void => { early ??= sig; };
-  process.on('SIGTERM', onEarly);
-  process.on('SIGINT', onEarly);
+  let act: ((sig: NodeJS.Signals) => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => { if (act) act(sig); else early ??= sig; };
+  const listen = (on: boolean): void => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) { if (on) process.on(sig, onSignal); else process.off(sig, onSignal); }
+  };
+  listen(true);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(config);
   } catch (e) {
+    listen(false);
     config.logger?.error({ err: (e as Error).message }, 'cannot start');
     err(`uefi-vars serve: ${(e as Error).message}`);
     return Exit.FAILURE;
-  } finally {
-    process.off('SIGTERM', onEarly);
-    process.off('SIGINT', onEarly);
   }
   return new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals): void => {
+    act = (sig) => {
       signals++;
       if (signals > 1) {
         // Stores are replaced atomically, so leaving now cannot tear one.
@@ -58,17 +62,14 @@ export async function runServe(args: string[]): Promise<number> {
       }
       daemon.logger.info({ signal: sig }, 'signal: stopping');
       daemon.stop().then(() => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        listen(false);
         resolve(Exit.OK);
       }, (e: Error) => {
         daemon.logger.error({ err: e.message }, 'error while stopping');
         resolve(Exit.FAILURE);
       });
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    if (early) onSignal(early);
+    if (early) act(early);
   });
 }
 
