@@ -85,14 +85,19 @@ async function liveOwner(lockPath: string): Promise<number | undefined> {
 }
 
 /** A takeover mutex older than this belongs to a starter that died in the middle of one. */
-const TAKEOVER_STALE_MS = 5000;
+const TAKEOVER_STALE_MS = 10_000;
+
+type Takeover = { won: true } | { won: false; owner: number | undefined };
 
 /**
- * Remove a stale claim, under `LOCK.takeover` (created O_EXCL): staleness is
- * judged again while holding it, so two starters that both saw the same stale
- * claim cannot have the slower one remove the claim the faster one just made.
+ * Replace a stale claim with ours, under `LOCK.takeover` (created O_EXCL).
+ * Staleness is judged again while holding it, and our claim is linked before
+ * it is released: a claim is only ever removed by the holder, between its own
+ * look and its own link, so a slower starter can never remove a claim a
+ * faster one has just made. `undefined`: the mutex stayed busy (someone else
+ * is taking over); the caller looks again.
  */
-async function removeStale(lockPath: string): Promise<void> {
+async function takeOver(lockPath: string, mine: string): Promise<Takeover | undefined> {
   const mutex = `${lockPath}.takeover`;
   for (let tries = 0; ; tries++) {
     try {
@@ -103,11 +108,21 @@ async function removeStale(lockPath: string): Promise<void> {
     }
     const age = await stat(mutex).then((st) => Date.now() - st.mtimeMs, () => 0);
     if (age > TAKEOVER_STALE_MS) await unlink(mutex).catch(() => undefined);
-    else if (tries > 200) return; // someone else is taking it over; the caller re-reads the claim
+    else if (tries > 200) return undefined;
     else await new Promise((r) => setTimeout(r, 10));
   }
   try {
-    if ((await liveOwner(lockPath)) === undefined) await unlink(lockPath).catch(() => undefined);
+    const owner = await liveOwner(lockPath);
+    if (owner !== undefined) return { won: false, owner };
+    await unlink(lockPath).catch(() => undefined);
+    try {
+      await link(mine, lockPath);
+      return { won: true };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A starter that found no claim at all linked its own in between: it won.
+      return { won: false, owner: await liveOwner(lockPath) };
+    }
   } finally {
     await unlink(mutex).catch(() => undefined);
   }
@@ -137,9 +152,9 @@ export class StoreLock {
       await fh.close();
     }
     try {
-      // A second round follows the removal of a stale claim; if another starter linked its
-      // claim in between, that one won and is reported.
-      for (let round = 0; round < 2; round++) {
+      // Where no claim exists, link() alone decides. A claim that exists but is stale is replaced
+      // under the takeover mutex; while someone else holds that, look again a few times.
+      for (let round = 0; round < 3; round++) {
         try {
           await link(mine, lockPath);
           held.add(key);
@@ -149,7 +164,12 @@ export class StoreLock {
         }
         const owner = await liveOwner(lockPath);
         if (owner !== undefined) throw new StoreInUseError(target, owner, lockPath);
-        await removeStale(lockPath);
+        const t = await takeOver(lockPath, mine);
+        if (t?.won) {
+          held.add(key);
+          return new StoreLock(lockPath);
+        }
+        if (t && t.owner !== undefined) throw new StoreInUseError(target, t.owner, lockPath);
       }
       const owner = await liveOwner(lockPath);
       throw new StoreInUseError(target, owner ?? 0, lockPath);
