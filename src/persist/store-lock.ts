@@ -7,10 +7,13 @@ import { basename, dirname, join, resolve } from 'node:path';
  * daemon on the same stores, or a CLI write behind a daemon's back, would make
  * the daemon's next save drop the other's changes. The claim is a file linked
  * into place only if none exists (like O_EXCL, but never seen half written),
- * holding the owner's pid and, on Linux, the boot and the process start time. A claim is stale, and taken over, when its pid is gone
- * (the owner was killed), when it was made in an earlier boot, or when the pid
- * now names a process that started at another time (pids are reused: after a
- * reboot a persistent state directory's claim names some unrelated process).
+ * holding the owner's pid and, on Linux, the boot and the process start
+ * time. A claim is stale, and taken over, when its pid is gone (the owner was
+ * killed), when it was made in an earlier boot, or when the pid now names a
+ * process that started at another time (pids are reused: after a reboot a
+ * persistent state directory's claim names some unrelated process). Only the
+ * holder of the takeover mutex removes a stale claim, and it links its own
+ * before letting go (takeOver).
  */
 
 export class StoreInUseError extends Error {
