@@ -90,8 +90,9 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     send(res, 200, { vms: list.map((s) => vmView(s, loaded.get(s.id))) });
     return;
   }
-  // Reads do not load (with PostgreSQL: take over) a VM that this daemon does not serve; writes do.
-  const vm = await vmFor(ctx, id, method === 'GET' || method === 'HEAD');
+  // Only writes load (with PostgreSQL: take over) a VM that this daemon does not serve; reads,
+  // and requests that will be refused, do not.
+  const vm = await vmFor(ctx, id, method !== 'PUT' && method !== 'DELETE');
   if (b === undefined) {
     allow(method, ['GET']);
     send(res, 200, vmView({ id: vm.id, loaded: vm.loaded, storePath: vm.storePath }, vm));

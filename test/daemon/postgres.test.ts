@@ -118,6 +118,7 @@ test('the management API lists the database\'s VMs and reads one it does not ser
   for (const path of ['/vms/vm-listed', '/vms/vm-listed/secure-boot', '/vms/vm-listed/variables']) {
     assert.equal((await http({ socketPath: other.api }, 'GET', path)).status, 200, path);
   }
+  assert.equal((await http({ socketPath: other.api }, 'POST', '/vms/vm-listed/variables')).status, 405, 'a refused method');
   assert.equal((await sql(url, 'SELECT epoch FROM uefi_vars_vm')).rows[0].epoch, before, 'no read took the VM over');
 
   // A write through it does take it over (an operator's write wins); host A's next guest write is refused.
