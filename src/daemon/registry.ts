@@ -77,10 +77,20 @@ export interface VmSummary {
 export class VmRegistry {
   private readonly vms = new Map<string, Promise<VmEntry>>();
   private readonly ready = new Map<string, VmEntry>();
-  /** The database (postgres layout), from open() on: a hello that comes while it connects waits for it. */
+  /**
+   * The database (postgres layout). It exists from construction: the data
+   * socket listens before open() connects, and a hello that comes meanwhile
+   * waits for the connection instead of failing.
+   */
   private pg: Promise<PgStore> | undefined;
+  private settlePg: ((db: Promise<PgStore>) => void) | undefined;
 
-  constructor(private readonly config: RegistryConfig) {}
+  constructor(private readonly config: RegistryConfig) {
+    if (config.layout.kind === 'postgres') {
+      this.pg = new Promise<PgStore>((resolve) => { this.settlePg = resolve; });
+      this.pg.catch(() => undefined); // a failed connection is reported by open()
+    }
+  }
 
   get layout(): StoreLayout { return this.config.layout; }
 
@@ -103,7 +113,8 @@ export class VmRegistry {
     if (layout.kind === 'single') { await this.get(SINGLE_VM_ID, true); return; }
     if (layout.kind === 'memory') return;
     if (layout.kind === 'postgres') {
-      this.pg = PgStore.open({ url: layout.url, owner: layout.owner }).catch((e: Error) => { throw new VmError('store-unavailable', e.message); });
+      this.settlePg?.(PgStore.open({ url: layout.url, owner: layout.owner }).catch((e: Error) => { throw new VmError('store-unavailable', e.message); }));
+      this.settlePg = undefined;
       await this.pg;
       return;
     }
@@ -112,6 +123,9 @@ export class VmRegistry {
 
   /** Let go of the database (after the last request is answered). */
   async close(): Promise<void> {
+    // Never opened (the daemon failed before): nothing to close, and nobody may wait for it.
+    this.settlePg?.(Promise.reject(new VmError('store-unavailable', 'postgres: not connected')));
+    this.settlePg = undefined;
     const pg = this.pg;
     this.pg = undefined;
     await (await pg?.catch(() => undefined))?.close();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DaemonClient } from '../../src/daemon/client.js';
+import { VmRegistry } from '../../src/daemon/registry.js';
 import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, sleep, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { spawnSync } from 'node:child_process';
@@ -169,4 +170,23 @@ test('the database dropping the daemon\'s connections (a restart, a failover) co
   const names = (await sql(url, 'SELECT display_name FROM uefi_vars_variable')).rows.map((r) => r.display_name as string);
   assert.ok(['One', 'Two', 'Three'].every((n) => names.includes(n)), names.join(','));
   assert.doesNotMatch(await counter(a, 'uefi_vars_store_write_failures_total'), /reason="write-failed"} [1-9]/);
+});
+
+test('a hello that comes before the daemon has connected to the database waits for it, whenever it comes', opts, async (t) => {
+  const url = await testDatabase(t);
+  // The data socket listens before the registry opens the database: a VM asked for in between
+  // (here, before open() is even called) must be served once the connection is there.
+  const registry = new VmRegistry({ layout: { kind: 'postgres', url, owner: 'host-a' }, options: {}, rateLimit: { ratePerSecond: 0, burst: 0 } });
+  t.after(() => registry.close());
+  const early = registry.get('vm-early', true);
+  await sleep(50);
+  await registry.open();
+  const vm = await early;
+  assert.equal(vm.id, 'vm-early');
+  assert.equal((await sql(url, 'SELECT owner FROM uefi_vars_vm')).rows[0].owner, 'host-a');
+  // A registry that never opened closes without waiting for a connection that will never come.
+  const never = new VmRegistry({ layout: { kind: 'postgres', url, owner: 'host-b' }, options: {}, rateLimit: { ratePerSecond: 0, burst: 0 } });
+  const pending = never.get('vm-x', true);
+  await never.close();
+  await assert.rejects(pending, /postgres: not connected/);
 });
