@@ -72,7 +72,7 @@ export interface PgStoreOptions {
   readOnly?: boolean;
 }
 
-export interface PgVmRow { vmId: string; owner: string; generation: number; updatedAt: Date }
+export interface PgVmRow { vmId: string; owner: string }
 
 /** The database: schema, listing, and claiming VMs. */
 export class PgStore {
@@ -106,15 +106,13 @@ export class PgStore {
   }
 
   async exists(vmId: string): Promise<boolean> {
-    const r = await this.query(`SELECT 1 FROM ${VMS} WHERE vm_id = $1`, [vmId]);
+    const r = await this.pool.query(`SELECT 1 FROM ${VMS} WHERE vm_id = $1`, [vmId]);
     return r.rowCount === 1;
   }
 
   async list(): Promise<PgVmRow[]> {
-    const r = await this.query(`SELECT vm_id, owner, generation, updated_at FROM ${VMS} ORDER BY vm_id`, []);
-    return r.rows.map((row: Record<string, unknown>) => ({
-      vmId: String(row.vm_id), owner: String(row.owner), generation: Number(row.generation), updatedAt: row.updated_at as Date,
-    }));
+    const r = await this.pool.query(`SELECT vm_id, owner FROM ${VMS} ORDER BY vm_id`);
+    return r.rows.map((row: Record<string, unknown>) => ({ vmId: String(row.vm_id), owner: String(row.owner) }));
   }
 
   /**
@@ -211,12 +209,8 @@ export class PgStore {
        SELECT 1 FROM fence`,
       [vmId, epoch.toString(), drop === 'all', drop === 'all' ? [] : drop.map(String), cols.seq, cols.guid, cols.name, cols.display, cols.attributes, cols.data, cols.time, cols.digest]);
     if (r.rowCount === 1) return;
-    const now = await this.query(`SELECT owner FROM ${VMS} WHERE vm_id = $1`, [vmId]);
+    const now = await this.pool.query(`SELECT owner FROM ${VMS} WHERE vm_id = $1`, [vmId]);
     throw new OwnershipLostError(vmId, now.rowCount === 1 ? String((now.rows[0] as { owner: unknown }).owner) : undefined);
-  }
-
-  private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
-    return this.pool.query(sql, params);
   }
 
   /**
@@ -254,7 +248,6 @@ interface SavedRow { record: Variable; seq: bigint }
 
 /** The durable sink of one claimed VM. */
 export class PgBackend implements StoreBackend {
-  saves = 0;
   /** Rows written by the last save (diagnostics and tests): what the last statement inserted and deleted. */
   lastWrite: { inserted: number; deleted: number | 'all' } | undefined;
   /** Set once a save found the VM owned elsewhere; every later save is refused the same way. */
@@ -287,7 +280,6 @@ export class PgBackend implements StoreBackend {
       }
       this.saved = plan.keep.concat(plan.add);
       this.lastWrite = { inserted: plan.add.length, deleted: plan.drop === 'all' ? 'all' : plan.drop.length };
-      this.saves++;
       return;
     }
   }

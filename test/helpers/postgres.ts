@@ -15,15 +15,20 @@ export const noPostgres: string | false = ADMIN_URL || process.env.UEFI_VARS_REQ
   ? false
   : 'no PostgreSQL: set UEFI_VARS_TEST_PG to a server URL (.ci/run starts one)';
 
-async function admin<T>(body: (c: pg.Client) => Promise<T>): Promise<T> {
-  if (!ADMIN_URL) throw new Error('UEFI_VARS_REQUIRE_PG is set but UEFI_VARS_TEST_PG is not');
-  const c = new pg.Client({ connectionString: ADMIN_URL });
+/** One client on `url` for `body`, closed after. */
+async function withClient<T>(url: string, body: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     return await body(c);
   } finally {
     await c.end();
   }
+}
+
+function admin<T>(body: (c: pg.Client) => Promise<T>): Promise<T> {
+  if (!ADMIN_URL) throw new Error('UEFI_VARS_REQUIRE_PG is set but UEFI_VARS_TEST_PG is not');
+  return withClient(ADMIN_URL, body);
 }
 
 /** A fresh empty database; its URL. Dropped (with any connection left to it) after the test. */
@@ -37,12 +42,6 @@ export async function testDatabase(t: { after(fn: () => Promise<void>): void }):
 }
 
 /** Run SQL directly against a test database (to look at rows, or to break them on purpose). */
-export async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text, params);
-  } finally {
-    await c.end();
-  }
+export function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  return withClient(url, (c) => c.query(text, params));
 }
