@@ -6,9 +6,8 @@ export interface ParsedArgs {
   values: Map<string, string>;
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './command.js';
+export { UsageError };
 
 export function parseArgs(argv: readonly string[], valueOptions: readonly string[], flagOptions: readonly string[]): ParsedArgs {
   const out: ParsedArgs = { positional: [], flags: new Set(), values: new Map() };

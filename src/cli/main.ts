@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { UsageError } from './args.js';
+import { UsageError, HelpRequested, helpText } from './command.js';
 import { StoreFileError } from '../persist/store-file.js';
 import { Exit, err, out } from './io.js';
 
@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (e) {
+    if (e instanceof HelpRequested) { out(helpText(e.spec)); return Exit.OK; }
     if (e instanceof UsageError) { err(`uefi-vars ${cmd}: ${e.message}`); return Exit.FAILURE; }
     if (e instanceof StoreFileError) { err(`uefi-vars: ${e.message}`); return Exit.FAILURE; }
     err(`uefi-vars ${cmd}: ${(e as Error).message}`);
