@@ -4,7 +4,7 @@ import { VariableService } from '../service/variable-service.js';
 import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
 import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
-import type { StoreBackend } from '../service/variable-service.js';
+import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
 import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';

@@ -3,7 +3,7 @@ import { isGuidText } from '../wire/guid.js';
 import { checkName, displayName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
 import { makeVariable, type Variable } from '../store/variable.js';
-import type { StoreBackend } from '../service/variable-service.js';
+import type { StoreBackend } from '../store/backend.js';
 
 /**
  * PostgreSQL stores, for fleets whose VMs move between hosts (DESIGN.md,

@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { decodeEfivarfsEntry } from './efivarfs.js';
 import type { Variable } from '../store/variable.js';
-import type { StoreBackend } from '../service/variable-service.js';
+import type { StoreBackend } from '../store/backend.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { codecFor, decodeStore, type DecodedStore, type StoreFormat } from './formats.js';
 import { StoreFormatError } from './format-error.js';

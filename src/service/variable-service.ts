@@ -19,11 +19,8 @@ import { getVariable, getNextVariableName, queryVariableInfo, getPayloadSize } f
 import { setVariable, nonVolatile } from './set-variable.js';
 import { lockVariable, varCheckFunction } from './policy-functions.js';
 
-/** Where acknowledged non-volatile writes go. Implemented in persist/ (files, PostgreSQL). */
-export interface StoreBackend {
-  /** Durably record this exact list of NV variables, in order; resolve only once durable. */
-  save(nonVolatile: readonly Variable[]): Promise<void>;
-}
+import type { StoreBackend } from '../store/backend.js';
+export type { StoreBackend };
 
 export interface ServiceInit {
   /** Variables to start from (e.g. loaded from a store file), in store order. */
