@@ -1,4 +1,21 @@
-import pg from 'pg';
+import type pg from 'pg';
+
+/**
+ * node-postgres is an optional peer dependency: only the PostgreSQL store needs
+ * it, so it is loaded when a database is first opened.
+ */
+let pgLib: typeof pg | undefined;
+async function loadPg(): Promise<typeof pg> {
+  try {
+    return (await import('pg')).default;
+  } catch {
+    throw new PgStoreError('the PostgreSQL store needs the "pg" package: npm install pg');
+  }
+}
+/** PostgreSQL's own error class, once the driver is loaded (no driver, no such error). */
+function isDatabaseError(e: unknown): e is pg.DatabaseError {
+  return pgLib !== undefined && e instanceof pgLib.DatabaseError;
+}
 import { isGuidText } from '../wire/guid.js';
 import { checkName, displayName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
@@ -80,7 +97,8 @@ export class PgStore {
 
   /** Connect and create the tables if missing. Throws PgStoreError naming the problem. */
   static async open(opts: PgStoreOptions): Promise<PgStore> {
-    const pool = new pg.Pool({ ...(opts.url ? { connectionString: opts.url } : {}), max: opts.maxConnections ?? 4, connectionTimeoutMillis: 10_000 });
+    pgLib ??= await loadPg();
+    const pool = new pgLib.Pool({ ...(opts.url ? { connectionString: opts.url } : {}), max: opts.maxConnections ?? 4, connectionTimeoutMillis: 10_000 });
     // An idle connection the server drops must not take the daemon down.
     pool.on('error', () => undefined);
     const store = new PgStore(pool, opts.owner);
@@ -171,7 +189,7 @@ export class PgStore {
       });
     } catch (e) {
       if (e instanceof PgStoreError) throw e;
-      if (e instanceof pg.DatabaseError && e.code === UNDEFINED_TABLE) return undefined; // no daemon ever used this database
+      if (isDatabaseError(e) && e.code === UNDEFINED_TABLE) return undefined; // no daemon ever used this database
       throw new PgStoreError(`postgres: VM ${vmId}: ${describe(e)}`);
     }
   }
@@ -354,14 +372,14 @@ function variableFromRow(row: Record<string, unknown>, at: string): Variable {
  * (the server shutting down or not yet up).
  */
 function connectionLost(e: unknown): boolean {
-  if (!(e instanceof pg.DatabaseError)) return !(e instanceof PgStoreError || e instanceof OwnershipLostError);
+  if (!isDatabaseError(e)) return !(e instanceof PgStoreError || e instanceof OwnershipLostError);
   const code = e.code ?? '';
   return code.startsWith('08') || /^57P0[123]$/.test(code);
 }
 
 /** One line for a database error: its message and, when PostgreSQL gave one, its SQLSTATE. */
 function describe(e: unknown): string {
-  if (e instanceof pg.DatabaseError) return `${e.message} (SQLSTATE ${e.code ?? '?'})`;
+  if (isDatabaseError(e)) return `${e.message} (SQLSTATE ${e.code ?? '?'})`;
   const err = e as NodeJS.ErrnoException;
   if (err instanceof AggregateError) return err.errors.map((x: Error) => x.message).join('; ') || 'cannot connect';
   return err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
