@@ -1,6 +1,7 @@
 import { Guids, guidBytes, writeGuid, type GuidText } from '../wire/guid.js';
 import { encodeName } from '../wire/ucs2.js';
 import { MM_HEADER_SIZE, VarFunction, Access, GetNext, writeMmHeader } from '../wire/mm.js';
+import { ACCESS_VARIABLE_FIXED } from '../wire/variable-messages.js';
 
 /**
  * Guest-side request builder: the buffers edk2's VariableSmmRuntimeDxe and
@@ -26,7 +27,7 @@ const rawName = (n: string | Uint8Array): Uint8Array => (typeof n === 'string' ?
 /** GetVariable with a caller buffer of `dataSize` bytes (edk2 trims it to the payload). */
 export function getVariableRequest(a: NameArg & { dataSize: number }): Uint8Array {
   const name = rawName(a.name);
-  const { buf, view } = variableMessage(VarFunction.GET_VARIABLE, 36 + name.length + a.dataSize);
+  const { buf, view } = variableMessage(VarFunction.GET_VARIABLE, ACCESS_VARIABLE_FIXED + name.length + a.dataSize);
   writeGuid(a.guid, buf, O + Access.guid);
   view.setBigUint64(O + Access.dataSize, BigInt(a.dataSize), true);
   view.setBigUint64(O + Access.nameSize, BigInt(name.length), true);

@@ -3,7 +3,6 @@ import { fromHex } from '../wire/hex.js';
 import { encodeName, nameKey } from '../wire/ucs2.js';
 import { EFI_TIME_SIZE, ZERO_TIME } from '../wire/time.js';
 import { makeVariable, type Variable } from '../store/variable.js';
-import { variableCost } from '../store/quota.js';
 import type { VariableService } from '../service/variable-service.js';
 
 /**
@@ -83,12 +82,8 @@ export function findVariable(svc: VariableService, guid: string, name: Uint8Arra
 
 /** Store `v` for the host; resolves once durable. */
 export async function hostPut(svc: VariableService, v: Variable): Promise<void> {
-  const old = findVariable(svc, v.guid, v.name);
-  const used = svc.usedStorage - (old ? variableCost(old) : 0) + variableCost(v);
-  if (used > svc.options.size) {
-    throw new HostWriteError('out-of-storage', `needs ${used} bytes of storage, the VM has ${svc.options.size}`);
-  }
-  await svc.hostSetVariable(v);
+  const r = await svc.hostSetVariable(v);
+  if (!r.ok) throw new HostWriteError('out-of-storage', `needs ${r.needed} bytes of storage, the VM has ${svc.options.size}`);
 }
 
 /** Delete for the host; resolves once durable. */

@@ -1,7 +1,7 @@
 import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { RequestStats } from './request-stats.js';
 import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
-import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName } from '../wire/mm.js';
+import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName, functionIdOf } from '../wire/mm.js';
 import { statusName, DeviceStatus } from '../wire/status.js';
 import type { MmResult } from '../service/mm-handler.js';
 import type { VmEntry } from './registry.js';
@@ -81,8 +81,7 @@ export function functionLabel(request: Uint8Array): string {
   if (request.length < MM_HEADER_SIZE) return 'SHORT_BUFFER';
   if (isGuid(request, SMM_VARIABLE)) {
     if (request.length < MM_HEADER_SIZE + 8) return 'SHORT_MESSAGE';
-    const v = new DataView(request.buffer, request.byteOffset, request.byteLength);
-    const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
+    const fn = functionIdOf(request, MM_HEADER_SIZE);
     return KNOWN_FUNCTIONS.has(fn) ? functionName(fn) : 'UNKNOWN_FUNCTION';
   }
   switch (readMmHeader(request).guid) {

@@ -39,7 +39,7 @@ export const Flag = {
 } as const;
 
 /** QEMU clamps BUFFER_SIZE writes to this (`MAX_BUFFER_SIZE`, spec §1.5). */
-export { MAX_BUFFER_SIZE } from '../service/options.js';
+export { MAX_BUFFER_SIZE } from '../wire/mm.js';
 
 /** Where `uefi-vars-x64` sits on pc/q35 (spec §1.1); sysbus flavours are placed by the board. */
 export const X64_MMIO_BASE = 0xfef10000n;

@@ -89,7 +89,6 @@ export async function saveStoreFile(path: string, format: StoreFormat, variables
 
 /** The service's durable sink for one store file, in the file's own format. */
 export class FileBackend implements StoreBackend {
-  saves = 0;
   constructor(readonly path: string, readonly format: StoreFormat = 'json', readonly layout?: unknown, readonly gzip = false) {}
 
   /** The backend that writes a loaded store back in its own format. */
@@ -100,6 +99,5 @@ export class FileBackend implements StoreBackend {
 
   async save(nv: readonly Variable[]): Promise<void> {
     await saveStoreFile(this.path, this.format, nv, this.layout, { gzip: this.gzip });
-    this.saves++;
   }
 }

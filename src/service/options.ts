@@ -35,8 +35,7 @@ export const DEFAULT_OPTIONS: Readonly<ServiceOptions> = Object.freeze({
 
 /** The device's negotiated buffer size when nothing else is said (edk2 writes 65536). */
 export const DEFAULT_BUFFER_SIZE = 65536;
-/** QEMU clamps BUFFER_SIZE to this (spec §1.5). */
-export const MAX_BUFFER_SIZE = 65536;
+export { MAX_BUFFER_SIZE } from '../wire/mm.js';
 
 export function resolveOptions(partial: Partial<ServiceOptions> = {}): ServiceOptions {
   const o = { ...DEFAULT_OPTIONS, ...partial };

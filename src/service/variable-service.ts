@@ -1,11 +1,12 @@
 import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
 import { u64NumAt } from '../wire/reader.js';
 import { copyBytes } from '../wire/slab.js';
-import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from '../wire/mm.js';
+import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction, functionIdOf } from '../wire/mm.js';
+import { POLICY_HEADER_SIZE } from '../wire/variable-messages.js';
 import { DeviceStatus, EfiStatus } from '../wire/status.js';
 import { Attr } from '../wire/attributes.js';
 import { VariableStore } from '../store/store.js';
-import type { Variable } from '../store/variable.js';
+import { type Variable, variableKey } from '../store/variable.js';
 import { phaseOf, type Phase, type PhaseFlags } from '../store/access.js';
 import { initializeAuthVariables } from '../auth/init.js';
 import type { SecureBootState } from '../auth/secure-boot.js';
@@ -20,7 +21,11 @@ import { setVariable, nonVolatile } from './set-variable.js';
 import { lockVariable, varCheckFunction } from './policy-functions.js';
 
 import type { StoreBackend } from '../store/backend.js';
+import { variableCost } from '../store/quota.js';
 export type { StoreBackend };
+
+/** What a host write came to: done, or refused because the VM's storage is full (with the bytes it would need). */
+export type HostWriteResult = { ok: true } | { ok: false; reason: 'out-of-storage'; needed: number };
 
 export interface ServiceInit {
   /** Variables to start from (e.g. loaded from a store file), in store order. */
@@ -47,11 +52,9 @@ export class VariableService implements MmHandler {
   private readonly state: ServiceState;
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
-  private readonly backend: StoreBackend | undefined;
 
   private constructor(init: ServiceInit) {
     const options = resolveOptions(init.options);
-    this.backend = init.backend;
     const backend = init.backend;
     this.state = {
       store: new VariableStore(init.variables ?? []),
@@ -119,14 +122,23 @@ export class VariableService implements MmHandler {
    * directly, bypassing the guest's phase, authentication and policy rules but
    * not durability. Never reachable from the guest.
    */
-  hostSetVariable(v: Variable | { guid: string; name: Uint8Array; delete: true }): Promise<void> {
-    return this.serial(async () => {
+  hostSetVariable(v: Variable | { guid: string; name: Uint8Array; delete: true }): Promise<HostWriteResult> {
+    return this.serial(async (): Promise<HostWriteResult> => {
       const s = this.state;
+      // The quota is checked here, in the queue, so no guest write can land between check and act (spec §3.8).
+      if (!('delete' in v)) {
+        const key = variableKey(v.guid, v.name);
+        let old: Variable | undefined; // data-less records too: put() replaces them as well
+        for (const x of s.store) if (variableKey(x.guid, x.name) === key) { old = x; break; }
+        const used = s.store.usedStorage - (old ? variableCost(old) : 0) + variableCost(v);
+        if (used > s.options.size) return { ok: false, reason: 'out-of-storage', needed: used };
+      }
       const before = s.store.clone();
       if ('delete' in v) s.store.remove(v.guid, v.name); else s.store.put(v);
       if (s.persist) {
         try { await s.persist(nonVolatile(s)); } catch (e) { s.store = before; throw e; }
       }
+      return { ok: true };
     });
   }
 
@@ -199,7 +211,7 @@ export class VariableService implements MmHandler {
         return out instanceof Promise ? out.then((o) => finishVariable(m, reply, o)) : finishVariable(m, reply, out);
       }
       case 'policy': {
-        if (messageLength < 20) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
+        if (messageLength < POLICY_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
         return { deviceStatus: st, reply, reason: s.policy.lastReason };
       }
@@ -215,8 +227,7 @@ export class VariableService implements MmHandler {
   /** spec §2.4: dispatch on the function id. */
   private variableFunction(m: Message): Outcome | Promise<Outcome> {
     const s = this.state;
-    // A function id ≥ 2^32 is never valid; reading the high half keeps 2^32+1 from aliasing 1.
-    const fn = m.view.getUint32(4, true) === 0 ? m.view.getUint32(0, true) : -1;
+    const fn = functionIdOf(m.bytes);
     switch (fn) {
       case VarFunction.GET_VARIABLE: return getVariable(s, m);
       case VarFunction.GET_NEXT_VARIABLE_NAME: return getNextVariableName(s, m);

@@ -25,6 +25,19 @@ export const VarFunction = {
   GET_RUNTIME_CACHE_INFO: 14,
 } as const;
 
+/** The largest communicate buffer the device takes: QEMU clamps BUFFER_SIZE here (spec §1.2, §3.8). */
+export const MAX_BUFFER_SIZE = 65536;
+
+/**
+ * The function id of the variable-protocol message starting at `offset` (spec §2.4):
+ * the low half of the u64 Function field, or -1 when the high half is set, so an id
+ * of 2^32 + 1 can never alias 1. Caller guarantees 8 bytes at `offset`.
+ */
+export function functionIdOf(b: Uint8Array, offset = 0): number {
+  const v = new DataView(b.buffer, b.byteOffset + offset, 8);
+  return v.getUint32(4, true) === 0 ? v.getUint32(0, true) : -1;
+}
+
 const FN_NAMES = new Map<number, string>(Object.entries(VarFunction).map(([k, v]) => [v, k]));
 export function functionName(fn: number): string {
   return FN_NAMES.get(fn) ?? `function ${fn}`;
