@@ -15,6 +15,8 @@ import { readDbxFile, readCertFile } from './enroll-inputs.js';
 import { describeChanges, printChanges } from './enroll-report.js';
 import { Owners } from '../auth/esl-build.js';
 import { fromHex } from '../wire/hex.js';
+import { nameKey } from '../wire/ucs2.js';
+import type { Variable } from '../store/variable.js';
 
 const S = 'store and output';
 const V = 'variables (virt-fw-vars)';
@@ -114,7 +116,7 @@ export async function runEnroll(argv: string[]): Promise<number> {
     for (const t of targets) {
       const sameFormat = t.format === loaded.format;
       const gzip = sameFormat && t.path === source && (loaded.gzip ?? false);
-      await saveStoreFile(t.path, t.format, result.vars, sameFormat ? loaded.layout : undefined, { gzip });
+      await saveStoreFile(t.path, t.format, t.format === 'edk2' ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
       written.push(t.path);
     }
   }
@@ -123,6 +125,12 @@ export async function runEnroll(argv: string[]): Promise<number> {
 }
 
 interface Target { path: string; format: StoreFormat }
+
+/** virt-fw-vars writes an edk2 image's variables sorted by name (varstore/edk2.py), so the same image comes out. */
+function flashOrder(vars: readonly Variable[]): Variable[] {
+  const key = (v: Variable): string => nameKey(v.name);
+  return [...vars].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
 
 function sourceOf(p: ParsedArgs): string | undefined {
   const [positional, ...extra] = p.positional;
