@@ -70,7 +70,7 @@ export const newest = (ders: Buffer[]): string => efiTimeHex(new Date(Math.max(.
 export const TIME_2010 = efiTimeHex(new Date(Date.UTC(2010, 0, 1)));
 
 /** One X509 list per certificate, in order, with these owners. */
-export function assertCertLists(hex: string, want: Array<[string, Buffer]>, what: string): void {
+export function assertCertLists(hex: string, want: ReadonlyArray<readonly [string, Uint8Array]>, what: string): void {
   const lists = readEsl(hex);
   assert.equal(lists.length, want.length, `${what}: list count`);
   lists.forEach((l, i) => {
