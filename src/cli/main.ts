@@ -28,6 +28,7 @@ const commands: Record<string, () => Promise<Command>> = {
   set: async () => (await import('./set.js')).runSet,
   delete: async () => (await import('./set.js')).runDelete,
   convert: async () => (await import('./convert.js')).runConvert,
+  enroll: async () => (await import('./enroll.js')).runEnroll,
   replay: async () => (await import('./replay.js')).runReplay,
 };
 
