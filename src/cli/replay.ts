@@ -3,7 +3,7 @@ import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
 import { replayTrace, type ReplayTarget } from '../service/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
-import { parseArgs, deviceOptions, UsageError, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
+import { parseArgs, deviceOptions, UsageError, jsonLoadOptions, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
 import { Exit, out, err } from './io.js';
 import { deviceReplayTarget } from '../device/replay-target.js';
 
@@ -13,9 +13,9 @@ import { deviceReplayTarget } from '../device/replay-target.js';
  * deviations counted apart); exit 0 iff M = 0.
  */
 export async function runReplay(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', 'lenient-json', ...DEVICE_FLAG_OPTIONS]);
   const [trace, ...rest] = p.positional;
-  if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
+  if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL [--lenient-json]] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
   const dev = deviceOptions(p);
   let bytes: Uint8Array;
   try { bytes = await readFile(trace); } catch (e) { err(`uefi-vars: ${trace}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); return Exit.FAILURE; }
@@ -32,7 +32,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     target = t; close = () => t.close();
   } else {
     const initial = p.values.get('store');
-    const variables = initial ? (await loadStoreFile(initial)).variables : [];
+    const variables = initial ? (await loadStoreFile(initial, jsonLoadOptions(p))).variables : [];
     const svc = await VariableService.create({
       variables,
       options: dev.service,
