@@ -11,9 +11,8 @@ const NIL_GUID: GuidText = '00000000-0000-0000-0000-000000000000';
 
 /**
  * QEMU uefi-vars JSON v2 (QAPI UefiVarStore, spec §6.2), read and written
- * exactly as QEMU 10's device does, with two [BUG]s fixed: a bad GUID, hex
- * string or time is an error (QEMU loads the nil GUID / garbage / the zero
- * time), and names keep every code unit (QEMU writes non-ASCII as `?`; we write
+ * exactly as QEMU 10's device does, with two [BUG]s fixed: a bad GUID or hex
+ * string is an error (QEMU loads the nil GUID / garbage), and names keep every code unit (QEMU writes non-ASCII as `?`; we write
  * the real character, which JSON escapes as \uXXXX). `lenient` loads what QEMU
  * loads instead, with a warning per repaired field.
  */
@@ -112,7 +111,6 @@ function decodeVariable(item: unknown, at: string, opts: JsonLoadOptions): Varia
     const t = str(timeKey);
     if (lenient ? qemuTimeUsable(t) : t.length === 32) time = hex(timeKey);
     else if (lenient) warn(timeKey, `${t.length} characters, not 32: ignored (zero time), as QEMU does`);
-    else throw new StoreFormatError(`${at}.${timeKey}`, `not 32 hex digits (${t.length}); QEMU ignores it, --lenient-json loads the zero time`);
   }
   const digest = 'digest' in o ? hex('digest') : undefined;
   return makeVariable({ guid, name, attributes: attr, data, time, digest });
