@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
-import { replayTrace, type ReplayTarget } from '../service/replay.js';
+import { replayTrace, describeDifference, type ReplayTarget } from '../service/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
 import { parseArgs, deviceOptions, UsageError, jsonLoadOptions, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
 import { Exit, out, err } from './io.js';
@@ -13,7 +13,7 @@ import { deviceReplayTarget } from '../device/replay-target.js';
  * deviations counted apart); exit 0 iff M = 0.
  */
 export async function runReplay(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', 'lenient-json', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', 'json', 'lenient-json', ...DEVICE_FLAG_OPTIONS]);
   const [trace, ...rest] = p.positional;
   if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL [--lenient-json]] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
   const dev = deviceOptions(p);
@@ -43,13 +43,20 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   try {
     const report = await replayTrace(records, target, dev.bufferSize);
-    if (!p.flags.has('quiet')) {
-      for (const d of report.differences) {
-        out(`${d.index} ${d.function} ${d.variable}: ${d.what}${d.deviation ? ` [documented deviation: ${d.reason}]` : d.reason ? ` (${d.reason})` : ''}`);
-      }
+    if (p.flags.has('json')) {
+      out(JSON.stringify({
+        trace, requests: report.requests, mismatches: report.mismatches, followingDeviation: report.followingDeviation,
+        unexplained: report.unexplained, deviations: report.deviations, differences: report.differences,
+      }, null, 2));
+      return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
     }
+    if (!p.flags.has('quiet')) {
+      for (const d of report.differences) out(`${d.index} ${d.function} ${d.variable}: ${d.what}${describeDifference(d)}`);
+    }
+    // Mismatches after a state-changing deviation stay mismatches, counted apart from the unexplained ones.
+    const apart = report.followingDeviation ? ` (${report.followingDeviation} follow a documented deviation, ${report.unexplained} unexplained)` : '';
     const dev2 = report.deviations ? `, ${report.deviations} documented deviations` : '';
-    out(`${report.requests} requests, ${report.mismatches} mismatches${dev2}`);
+    out(`${report.requests} requests, ${report.mismatches} mismatches${apart}${dev2}`);
     return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
   } finally {
     await close();
