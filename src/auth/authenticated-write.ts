@@ -6,6 +6,7 @@ import { nameWithoutNul } from '../wire/ucs2.js';
 import type { Variable } from '../store/variable.js';
 import type { VariableStore } from '../store/store.js';
 import { Refusal } from '../store/reasons.js';
+import type { DeviationId } from '../store/deviations.js';
 import { parseAuth2 } from './descriptor.js';
 import { verifyDetached, verifyPrivate } from './pkcs7.js';
 import { x509Certificates } from '../wire/siglist.js';
@@ -34,6 +35,8 @@ export interface AuthAccepted {
   /** Timestamp to store: the descriptor's, or for APPEND the later of old and new. */
   time: Uint8Array;
   digest?: Uint8Array;
+  /** The acceptance is a documented deviation from QEMU (it would refuse, or store something else). */
+  deviation?: DeviationId;
 }
 
 /**
@@ -69,10 +72,15 @@ export async function authenticateWrite(w: AuthWrite, old: Variable | undefined,
   const content = (): Uint8Array => signedContent(w, d.time, d.payload);
   const sbVar = secureBootVariable(w.guid, w.name);
   let digest: Uint8Array | undefined;
+  let deviation: DeviationId | undefined;
 
   if (sbVar) {
     const verify = await verifySecureBootWrite(sbVar, w, d.certData, d.payload, content, env);
-    if (verify) return verify;
+    // QEMU (and edk2 for dbr) treats dbt/dbr as private variables, so every decision of ours on
+    // them is the key-database rule of UEFI 2.10 §32.6 (docs/deviations.md #15).
+    const keyDbRule = sbVar === 'dbt' || sbVar === 'dbr' ? 'dbt-dbr-key-database' : undefined;
+    if (verify instanceof Refusal) return keyDbRule && !verify.deviation ? new Refusal(verify.reason, verify.detail, keyDbRule) : verify;
+    deviation = keyDbRule ?? (verify === 'wrapped' ? 'pkcs7-content-info' : undefined);
     // edk2 CheckSignatureListFormat: a key database holds well-formed signature lists.
     if (d.payload.length > 0) {
       const problem = checkSignatureListFormat(sbVar, d.payload);
@@ -83,6 +91,8 @@ export async function authenticateWrite(w: AuthWrite, old: Variable | undefined,
     const r = await verifyPrivate(d.certData, content());
     if (!r.ok) return new Refusal(r.reason === 'untrusted' ? 'auth-untrusted' : 'auth-signature', r.detail);
     digest = r.digest;
+    // QEMU refuses a ContentInfo-wrapped PKCS#7 (#7) and binds to certificate 0 and the last one (#16).
+    deviation = r.wrapped ? 'pkcs7-content-info' : r.qemuBinding ? undefined : 'private-signer-binding';
   }
 
   let time = d.time;
@@ -90,26 +100,34 @@ export async function authenticateWrite(w: AuthWrite, old: Variable | undefined,
     if ((w.attributes & Attr.AP) === 0) {
       // UEFI 2.10 §8.2.2 / edk2: the new timestamp must be strictly later (issue 3;
       // QEMU lets an equal one pass — spec §2.5.3 [DIFF]).
-      if (compareTime(d.time, old.time) <= 0) return new Refusal('auth-stale-timestamp');
+      const order = compareTime(d.time, old.time);
+      if (order <= 0) return new Refusal('auth-stale-timestamp', undefined, order === 0 ? 'equal-timestamp' : undefined);
     } else if (compareTime(old.time, d.time) > 0) {
       // edk2 keeps the later of the two timestamps on APPEND (vectors P13).
       time = old.time;
+      deviation ??= 'append-keeps-later-time';
     }
     // A private variable stays bound to the signer that created it (spec §4.8).
     if (old.digest || digest) {
-      if (!old.digest || !digest || !bytesEqual(old.digest, digest)) return new Refusal('auth-signer-mismatch');
+      if (!old.digest || !digest || !bytesEqual(old.digest, digest)) {
+        return new Refusal('auth-signer-mismatch', undefined, deviation === 'private-signer-binding' ? deviation : undefined);
+      }
     }
   }
   const out: AuthAccepted = { payload: d.payload, time };
   if (digest) out.digest = digest;
+  if (deviation) out.deviation = deviation;
   return out;
 }
 
-/** Who may sign what (spec §4.3, §4.4). Returns a refusal or undefined when authorised. */
+/**
+ * Who may sign what (spec §4.3, §4.4). Returns a refusal, or undefined when authorised,
+ * or 'wrapped' when authorised by a ContentInfo-wrapped PKCS#7 (QEMU refuses that form).
+ */
 async function verifySecureBootWrite(
   v: ReturnType<typeof secureBootVariable> & string, w: AuthWrite, certData: Uint8Array, payload: Uint8Array,
   content: () => Uint8Array, env: AuthEnv,
-): Promise<Refusal | undefined> {
+): Promise<Refusal | 'wrapped' | undefined> {
   // CustomMode (edk2: with physical presence, which OVMF always asserts) and Setup
   // Mode for everything but PK skip the signature; the descriptor is still required.
   if (customModeOn(env.store)) return undefined;
@@ -133,5 +151,5 @@ async function verifySecureBootWrite(
   if (anchors.length === 0) return new Refusal('auth-no-trust-anchor');
   const r = await verifyDetached(certData, content(), anchors);
   if (!r.ok) return new Refusal(r.reason === 'untrusted' ? 'auth-untrusted' : 'auth-signature', r.detail);
-  return undefined;
+  return r.wrapped ? 'wrapped' : undefined;
 }

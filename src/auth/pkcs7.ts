@@ -24,11 +24,16 @@ export type Pkcs7Failure =
   | 'untrusted';           // no chain from the signer to any anchor
 
 export type Pkcs7Result =
-  | { ok: true; signerCert: Uint8Array; chain: Uint8Array[] }
+  | { ok: true; signerCert: Uint8Array; chain: Uint8Array[]; wrapped: boolean }
   | { ok: false; reason: Pkcs7Failure; detail: string };
 
+/**
+ * `qemuBinding`: QEMU would bind the variable to the same signer and root (its
+ * certificate 0 is the SignerInfo's signer and its last certificate the root we
+ * climbed to, spec §4.8, §10.2); when false the digests differ (docs/deviations.md #16).
+ */
 export type PrivateResult =
-  | { ok: true; digest: Uint8Array; signerCert: Uint8Array }
+  | { ok: true; digest: Uint8Array; signerCert: Uint8Array; wrapped: boolean; qemuBinding: boolean }
   | { ok: false; reason: Pkcs7Failure; detail: string };
 
 /**
@@ -62,7 +67,8 @@ const RSA_WITH: ReadonlyMap<string, HashName> = new Map([
 type Failure = { ok: false; reason: Pkcs7Failure; detail: string };
 const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, reason, detail });
 
-interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[]; digestAlgorithms: string[] }
+/** `wrapped`: the SignedData came inside a ContentInfo (QEMU rejects that form, spec §4.2 [BUG]). */
+interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[]; digestAlgorithms: string[]; wrapped: boolean }
 
 function isContext(node: asn1js.AsnType, tag: number): boolean {
   return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
@@ -195,7 +201,7 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   const siNode = berNode(certData, infoNodes[0]!);
   if (!siNode) return fail('malformed', 'SignerInfo does not decode');
   try {
-    return { signerInfo: new SignerInfo({ schema: siNode }), certs, digestAlgorithms };
+    return { signerInfo: new SignerInfo({ schema: siNode }), certs, digestAlgorithms, wrapped: sd !== top };
   } catch (e) {
     return fail('malformed', `SignerInfo: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -257,7 +263,7 @@ async function checkSignature(si: SignerInfo, key: RsaKey, hash: HashName, conte
   return undefined;
 }
 
-interface Verified { signer: ParsedCert; certs: ParsedCert[] }
+interface Verified { signer: ParsedCert; certs: ParsedCert[]; wrapped: boolean }
 
 /** Everything up to and including the signature check; the trust decision is the caller's. */
 async function verifySignerSignature(certData: Uint8Array, content: Uint8Array): Promise<Verified | Failure> {
@@ -279,7 +285,7 @@ async function verifySignerSignature(certData: Uint8Array, content: Uint8Array):
   if (key.bits < SIGNER_RSA_BITS.min || key.bits > SIGNER_RSA_BITS.max) return fail('unsupported-key', `signer key is RSA-${key.bits}`);
   const bad = await checkSignature(si, key, hash, content);
   if (bad) return bad;
-  return { signer, certs: parsed.certs };
+  return { signer, certs: parsed.certs, wrapped: parsed.wrapped };
 }
 
 /**
@@ -367,7 +373,7 @@ export async function verifyDetached(certData: Uint8Array, content: Uint8Array, 
     const chain = await walkToAnchor(v.signer, [v.signer], v.certs, parsedAnchors, new Walk());
     if (!chain) return fail('untrusted', `no chain from the signer to any of ${anchors.length} trust anchor(s)`);
     // Copies: the DER views point into CertData, which may live in a reused request buffer.
-    return { ok: true, signerCert: v.signer.der.slice(), chain: chain.map((c) => c.slice()) };
+    return { ok: true, signerCert: v.signer.der.slice(), chain: chain.map((c) => c.slice()), wrapped: v.wrapped };
   } catch (e) {
     return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -414,7 +420,8 @@ export async function verifyPrivate(certData: Uint8Array, content: Uint8Array): 
     if (!root) return fail('untrusted', `signer chain exceeds ${PKCS7_LIMITS.maxChainDepth} links or the check budget`);
     const rootHash = await digest('SHA-256', root.der);
     const value = await digest('SHA-256', concatBytes([new TextEncoder().encode(cn), rootHash]));
-    return { ok: true, digest: value, signerCert: v.signer.der.slice() };
+    const qemuBinding = v.certs[0] === v.signer && v.certs[v.certs.length - 1] === root;
+    return { ok: true, digest: value, signerCert: v.signer.der.slice(), wrapped: v.wrapped, qemuBinding };
   } catch (e) {
     return fail('malformed', `unexpected: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -68,6 +68,15 @@ export function serviceOptions(p: ParsedArgs): Partial<ServiceOptions> {
   };
 }
 
+/**
+ * `--lenient-json`: a QEMU JSON store is loaded exactly as QEMU loads it (persist/json-lenient.ts),
+ * each repaired field one warning on stderr; without it such a store is refused.
+ */
+export function jsonLoadOptions(p: ParsedArgs): { lenientJson?: boolean; warn?: (line: string) => void } {
+  if (!p.flags.has('lenient-json')) return {};
+  return { lenientJson: true, warn: (line) => process.stderr.write(`uefi-vars: warning: ${line}\n`) };
+}
+
 export function deviceOptions(p: ParsedArgs): DeviceOptions {
   const size = intOption(p, 'size');
   const bufferSize = intOption(p, 'buffer-size') ?? 65536;

@@ -3,16 +3,16 @@ import { assertStoreFree } from '../persist/store-lock.js';
 import { formatFromExtension, type StoreFormat } from '../persist/formats.js';
 import { pgTarget, readPgVm, withDatabase } from './pg-target.js';
 import type { Variable } from '../store/variable.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError, jsonLoadOptions } from './args.js';
 import { Exit, out } from './io.js';
 
 const FORMATS: Record<string, StoreFormat> = { json: 'json', edk2: 'edk2', fd: 'edk2', aws: 'aws' };
 
 /** uefi-vars convert IN OUT [--to json|edk2|aws] [--template FD]; IN or OUT may be a VM in PostgreSQL. */
 export async function runConvert(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['to', 'template'], []);
+  const p = parseArgs(argv, ['to', 'template'], ['lenient-json']);
   const [input, output, ...rest] = p.positional;
-  if (!input || !output || rest.length) throw new UsageError('usage: uefi-vars convert IN OUT [--to json|edk2|aws]');
+  if (!input || !output || rest.length) throw new UsageError('usage: uefi-vars convert IN OUT [--to json|edk2|aws] [--lenient-json]');
   const pgIn = pgTarget(input);
   const pgOut = pgTarget(output);
   const to = p.values.get('to');
@@ -27,7 +27,7 @@ export async function runConvert(argv: string[]): Promise<number> {
   if (pgIn) {
     variables = await readPgVm(pgIn);
   } else {
-    const src = await loadStoreFile(input);
+    const src = await loadStoreFile(input, jsonLoadOptions(p));
     variables = src.variables;
     layout = src.layout;
     srcFormat = src.format;

@@ -6,16 +6,16 @@ import type { Variable } from '../store/variable.js';
 import { loadStoreFile } from '../persist/store-file.js';
 import { pgTarget, readPgVm } from './pg-target.js';
 import { describeSecureBoot, type SecureBootSummary } from './secure-boot-summary.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError, jsonLoadOptions } from './args.js';
 import { Exit, out } from './io.js';
 
 /** uefi-vars print STORE [--json] [--verbose] */
 export async function runPrint(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [], ['json', 'verbose']);
+  const p = parseArgs(argv, [], ['json', 'verbose', 'lenient-json']);
   const [storePath, ...rest] = p.positional;
-  if (!storePath || rest.length) throw new UsageError('usage: uefi-vars print STORE [--json] [--verbose]');
+  if (!storePath || rest.length) throw new UsageError('usage: uefi-vars print STORE [--json] [--verbose] [--lenient-json]');
   const pg = pgTarget(storePath);
-  const loaded = pg ? { format: 'postgres', variables: await readPgVm(pg) } : await loadStoreFile(storePath);
+  const loaded = pg ? { format: 'postgres', variables: await readPgVm(pg) } : await loadStoreFile(storePath, jsonLoadOptions(p));
   const shown = pg?.shown ?? storePath;
   const sb = describeSecureBoot(loaded.variables);
   if (p.flags.has('json')) {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
-import { replayTrace, type ReplayTarget } from '../service/replay.js';
+import { replayTrace, describeDifference, type ReplayTarget } from '../service/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
-import { parseArgs, deviceOptions, UsageError, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
+import { parseArgs, deviceOptions, UsageError, jsonLoadOptions, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
 import { Exit, out, err } from './io.js';
 import { deviceReplayTarget } from '../device/replay-target.js';
 
@@ -13,9 +13,9 @@ import { deviceReplayTarget } from '../device/replay-target.js';
  * deviations counted apart); exit 0 iff M = 0.
  */
 export async function runReplay(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', 'json', 'lenient-json', ...DEVICE_FLAG_OPTIONS]);
   const [trace, ...rest] = p.positional;
-  if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
+  if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL [--lenient-json]] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
   const dev = deviceOptions(p);
   let bytes: Uint8Array;
   try { bytes = await readFile(trace); } catch (e) { err(`uefi-vars: ${trace}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); return Exit.FAILURE; }
@@ -32,7 +32,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     target = t; close = () => t.close();
   } else {
     const initial = p.values.get('store');
-    const variables = initial ? (await loadStoreFile(initial)).variables : [];
+    const variables = initial ? (await loadStoreFile(initial, jsonLoadOptions(p))).variables : [];
     const svc = await VariableService.create({
       variables,
       options: dev.service,
@@ -43,13 +43,20 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   try {
     const report = await replayTrace(records, target, dev.bufferSize);
-    if (!p.flags.has('quiet')) {
-      for (const d of report.differences) {
-        out(`${d.index} ${d.function} ${d.variable}: ${d.what}${d.deviation ? ` [documented deviation: ${d.reason}]` : d.reason ? ` (${d.reason})` : ''}`);
-      }
+    if (p.flags.has('json')) {
+      out(JSON.stringify({
+        trace, requests: report.requests, mismatches: report.mismatches, followingDeviation: report.followingDeviation,
+        unexplained: report.unexplained, deviations: report.deviations, differences: report.differences,
+      }, null, 2));
+      return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
     }
+    if (!p.flags.has('quiet')) {
+      for (const d of report.differences) out(`${d.index} ${d.function} ${d.variable}: ${d.what}${describeDifference(d)}`);
+    }
+    // Mismatches after a state-changing deviation stay mismatches, counted apart from the unexplained ones.
+    const apart = report.followingDeviation ? ` (${report.followingDeviation} follow a documented deviation, ${report.unexplained} unexplained)` : '';
     const dev2 = report.deviations ? `, ${report.deviations} documented deviations` : '';
-    out(`${report.requests} requests, ${report.mismatches} mismatches${dev2}`);
+    out(`${report.requests} requests, ${report.mismatches} mismatches${apart}${dev2}`);
     return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
   } finally {
     await close();

@@ -13,7 +13,7 @@ const VALUE_OPTIONS = [
   'store', 'state-dir', 'postgres', 'owner', 'socket', 'api', 'api-port', 'api-token-file', 'size', 'log-level',
   'rate', 'burst', 'max-in-flight', 'max-connections', 'hello-timeout', 'memory-timeout',
 ] as const;
-const FLAG_OPTIONS = [...DEVICE_FLAG_OPTIONS, 'use-pio', 'memory'] as const;
+const FLAG_OPTIONS = [...DEVICE_FLAG_OPTIONS, 'use-pio', 'memory', 'lenient-json'] as const;
 
 /**
  * `uefi-vars serve`: run the daemon until SIGTERM or SIGINT, then stop
@@ -121,6 +121,7 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig> {
     ...(apiToken !== undefined ? { apiToken } : {}),
     options: serviceOptions(p),
     usePio: p.flags.has('use-pio'),
+    lenientJson: p.flags.has('lenient-json'),
     rateLimit: { ratePerSecond, burst },
     limits: { maxInFlightPerVm, helloTimeoutMs, memoryTimeoutMs },
     ...(maxConnections !== undefined ? { maxConnections } : {}),

@@ -55,6 +55,8 @@ export interface RegistryConfig {
   layout: StoreLayout;
   options: Partial<ServiceOptions>;
   rateLimit: RateLimit;
+  /** `--lenient-json`: load JSON stores as QEMU does; called once per repaired field. */
+  lenientJson?: (vmId: string, warning: string) => void;
   /** Called once per VM after its store is loaded (logs, metrics). */
   onLoad?: (vm: VmEntry) => void;
   /** Called when a VM's store could not be written (the write was refused and undone). */
@@ -261,7 +263,8 @@ export class VmRegistry {
     }
     let loaded;
     try {
-      loaded = await loadStoreFile(path, { missing: 'empty' });
+      const lenient = this.config.lenientJson;
+      loaded = await loadStoreFile(path, { missing: 'empty', ...(lenient ? { lenientJson: true, warn: (line: string) => lenient(id, line) } : {}) });
     } catch (e) {
       throw new VmError('store-unavailable', (e as Error).message);
     }

@@ -36,6 +36,8 @@ export interface DaemonConfig {
   /** Data connections open at once; more are closed on accept. */
   maxConnections?: number;
   logger?: Logger;
+  /** `--lenient-json`: JSON stores load as QEMU loads them, one warning per repaired field. */
+  lenientJson?: boolean;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -78,6 +80,7 @@ export class Daemon {
       layout: config.layout,
       options: config.options ?? {},
       rateLimit: config.rateLimit ?? DEFAULT_RATE_LIMIT,
+      ...(config.lenientJson ? { lenientJson: (vm: string, line: string) => this.logger.warn({ vm }, line) } : {}),
       onLoad: (vm) => this.logger.info({ vm: vm.id, store: vm.storePath, variables: vm.service.variables().length }, 'VM store loaded'),
       onSaveError: (vm, e) => {
         const reason = e instanceof OwnershipLostError ? 'ownership-lost' : 'write-failed';

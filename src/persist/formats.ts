@@ -1,5 +1,5 @@
 import type { Variable } from '../store/variable.js';
-import { decodeQemuJson, encodeQemuJson, isQemuJson } from './json-qemu.js';
+import { decodeQemuJson, encodeQemuJson, isQemuJson, type JsonLoadOptions } from './json-qemu.js';
 import { StoreFormatError } from './format-error.js';
 
 /**
@@ -18,7 +18,8 @@ export interface DecodedStore {
 export interface FormatCodec {
   format: StoreFormat;
   detect(bytes: Uint8Array): boolean;
-  decode(bytes: Uint8Array): Promise<DecodedStore>;
+  /** `json`: how a QEMU JSON store is read (strict by default); the other formats ignore it. */
+  decode(bytes: Uint8Array, opts?: { json?: JsonLoadOptions }): Promise<DecodedStore>;
   encode(variables: readonly Variable[], layout?: unknown): Promise<Uint8Array>;
 }
 
@@ -32,7 +33,7 @@ export function registerFormat(c: FormatCodec): void {
 registerFormat({
   format: 'json',
   detect: isQemuJson,
-  decode: async (b) => ({ format: 'json', variables: decodeQemuJson(b) }),
+  decode: async (b, opts) => ({ format: 'json', variables: decodeQemuJson(b, opts?.json) }),
   encode: async (v) => encodeQemuJson(v),
 });
 
@@ -48,10 +49,10 @@ export function detectFormat(bytes: Uint8Array): StoreFormat | undefined {
   return order.find((c) => c.detect(bytes))?.format;
 }
 
-export async function decodeStore(bytes: Uint8Array): Promise<DecodedStore> {
+export async function decodeStore(bytes: Uint8Array, opts: { json?: JsonLoadOptions } = {}): Promise<DecodedStore> {
   const f = detectFormat(bytes);
   if (!f) throw new StoreFormatError('offset 0', 'not a known store format (QEMU JSON, edk2 flash volume, AWS uefi-data)');
-  return codecFor(f).decode(bytes);
+  return codecFor(f).decode(bytes, opts);
 }
 
 export function formatFromExtension(path: string): StoreFormat | undefined {

@@ -33,7 +33,17 @@ const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1
  * `missing: 'empty'` treats a missing file as an empty JSON store (QEMU's
  * jsonfile is created if missing).
  */
-export async function loadStoreFile(path: string, opts: { missing?: 'error' | 'empty' } = {}): Promise<LoadedStore> {
+export interface LoadOptions {
+  missing?: 'error' | 'empty';
+  /**
+   * Load a QEMU JSON store exactly as QEMU does (`--lenient-json`, json-lenient.ts) instead of
+   * refusing what it would have to repair; `warn` gets one line per repaired field, naming the file.
+   */
+  lenientJson?: boolean;
+  warn?: (line: string) => void;
+}
+
+export async function loadStoreFile(path: string, opts: LoadOptions = {}): Promise<LoadedStore> {
   let bytes: Uint8Array;
   try {
     if ((await stat(path)).isDirectory()) return await loadEfivarfsDir(path);
@@ -51,7 +61,8 @@ export async function loadStoreFile(path: string, opts: { missing?: 'error' | 'e
     }
   }
   try {
-    return { path, ...(await decodeStore(bytes)), ...(gzip ? { gzip } : {}) };
+    const json = opts.lenientJson ? { lenient: true, warn: (where: string, what: string) => opts.warn?.(`${path}: ${where}: ${what}`) } : {};
+    return { path, ...(await decodeStore(bytes, { json })), ...(gzip ? { gzip } : {}) };
   } catch (e) {
     if (e instanceof StoreFormatError) throw new StoreFileError(path, e.message);
     throw new StoreFileError(path, `cannot parse (${(e as Error).message})`);

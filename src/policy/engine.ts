@@ -3,7 +3,8 @@ import { EfiStatus, DeviceStatus } from '../wire/status.js';
 import { validateEntry } from './entry.js';
 import { judgeWrite } from './enforce.js';
 import { CommHeader, runPolicyCommand } from './mm-handler.js';
-import { type PolicyReason, policyReasonStatus } from './reasons.js';
+import { type PolicyReason, policyReasonStatus, policyReasonDeviation } from './reasons.js';
+import type { DeviationId } from '../store/deviations.js';
 import { lockVariableName } from './registry.js';
 import {
   type PolicyCheck, type PolicyContext, type PolicyOptions, type PolicyState, type ResolvedPolicyOptions,
@@ -58,10 +59,11 @@ function ucs2z(s: string): Uint8Array {
  */
 export class VariablePolicy {
   private readonly s: PolicyState = {
-    entries: [], locked: false, disabled: false, properties: new PropertyTable(), dumpCache: undefined,
+    entries: [], locked: false, disabled: false, properties: new PropertyTable(), dumpCache: undefined, mark: undefined,
   };
   private readonly options: ResolvedPolicyOptions;
   private reason: PolicyReason | undefined;
+  private deviation: DeviationId | undefined;
 
   constructor(options: PolicyOptions = {}) {
     this.options = resolvePolicyOptions(options);
@@ -69,12 +71,16 @@ export class VariablePolicy {
 
   /** The named reason behind the last refusal (undefined after a success); for logs and metrics. */
   get lastReason(): PolicyReason | undefined { return this.reason; }
+  /** The documented deviation from QEMU behind the last answer, success or not (store/deviations.ts). */
+  get lastDeviation(): DeviationId | undefined { return this.deviation; }
   get policyCount(): number { return this.s.entries.length; }
   get locked(): boolean { return this.s.locked; }
   get enforcing(): boolean { return !this.s.disabled; }
 
   private answer(r: PolicyReason | undefined): bigint {
     this.reason = r;
+    this.deviation = this.s.mark ?? policyReasonDeviation(r);
+    this.s.mark = undefined;
     return policyReasonStatus(r);
   }
 
@@ -114,7 +120,7 @@ export class VariablePolicy {
    * to be FALSE (spec §7.4) — so edk2's answer is EFI_UNSUPPORTED (SmmVariableGetStatistics).
    */
   getStatistics(_msg: Uint8Array, _ctx: PolicyContext): FunctionOutcome {
-    return { status: this.answer('statistics-not-collected'), responseLength: 16, reason: this.reason };
+    return { status: this.answer('statistics-not-collected'), responseLength: 16, reason: this.reason, deviation: this.deviation };
   }
 
   /**
@@ -157,7 +163,7 @@ export class VariablePolicy {
   }
 
   private outcome(r: PolicyReason | undefined, responseLength: number): FunctionOutcome {
-    return { status: this.answer(r), responseLength, reason: r };
+    return { status: this.answer(r), responseLength, reason: r, deviation: this.deviation };
   }
 
   /** Device hard reset: policies and properties dropped, lock and disable released (spec §5.5). */

@@ -60,18 +60,26 @@ export function runPolicyCommand(
   const command = io.view.getUint32(CommHeader.command, true);
   // A paginated dump is abandoned by any other command (edk2 mPaginationCache).
   if (command !== PolicyCommand.DUMP) s.dumpCache = undefined;
+  // QEMU answers EFI_UNSUPPORTED to DISABLE, DUMP and the two GET_INFOs: every answer of ours is P2.
+  if (command === PolicyCommand.DISABLE || command === PolicyCommand.DUMP || command === PolicyCommand.GET_INFO || command === PolicyCommand.GET_LOCK_VAR_STATE_INFO) {
+    const r = edk2Command(s, o, io, ctx, command);
+    s.mark = 'policy-edk2-commands';
+    return r;
+  }
   switch (command) {
-    case PolicyCommand.DISABLE: return disable(s, o, ctx);
     case PolicyCommand.IS_ENABLED: return isEnabled(s, io);
     case PolicyCommand.REGISTER: return register(s, o, io, ctx);
-    case PolicyCommand.DUMP: return dump(s, io);
     // QEMU answers a repeated LOCK with EFI_SUCCESS (trace policy-register seq 19);
     // edk2's LockVariablePolicy would say EFI_WRITE_PROTECTED.
     case PolicyCommand.LOCK: s.locked = true; return undefined;
-    case PolicyCommand.GET_INFO:
-    case PolicyCommand.GET_LOCK_VAR_STATE_INFO: return getInfo(s, io, command === PolicyCommand.GET_INFO);
     default: return 'unknown-command';
   }
+}
+
+function edk2Command(s: PolicyState, o: ResolvedPolicyOptions, io: Io, ctx: PolicyContext, command: number): PolicyReason | undefined {
+  if (command === PolicyCommand.DISABLE) return disable(s, o, ctx);
+  if (command === PolicyCommand.DUMP) return dump(s, io);
+  return getInfo(s, io, command === PolicyCommand.GET_INFO);
 }
 
 /** edk2 DisableVariablePolicy, in its order. */

@@ -52,7 +52,10 @@ export function lockVariableName(
   if (ctx.endOfDxe) return 'lock-after-end-of-dxe';
   // spec §2.5.5 step 2: the entry's Size is a u16 (newer QEMU checks the raw NameSize).
   if (ENTRY_HEADER_SIZE + rawName.length > MAX_ENTRY_SIZE) return 'lock-name-too-long';
-  if (interfaceLocked(s, o, ctx)) return 'interface-locked';
+  if (interfaceLocked(s, o, ctx)) {
+    s.mark = 'lock-variable-refused'; // QEMU answers function 8 with EFI_SUCCESS after a LOCK too (P8)
+    return 'interface-locked';
+  }
   let name = '';
   for (let o2 = 0; o2 + 1 < rawName.length; o2 += 2) {
     const u = rawName[o2]! | (rawName[o2 + 1]! << 8);

@@ -1,3 +1,4 @@
+import type { DeviationId } from '../store/deviations.js';
 import type { GuidText } from '../wire/guid.js';
 import type { Variable } from '../store/variable.js';
 import type { PolicyEntry } from './entry.js';
@@ -25,6 +26,9 @@ export interface PolicyCheck {
   isDelete: boolean;
   /** True when the variable exists before the write. */
   exists: boolean;
+  /** The existing variable's data size and attributes (QEMU checks those on a delete, docs/policy.md P6). */
+  oldDataSize?: number;
+  oldAttributes?: number;
 }
 
 export interface PolicyOptions {
@@ -61,9 +65,20 @@ export interface PolicyState {
    * transient: any other command drops it, and it is not part of a snapshot.
    */
   dumpCache: Uint8Array | undefined;
+  /**
+   * The documented deviation behind the current call's answer when the decision, not
+   * its reason, deviates (a refusal QEMU shares the reason of, or a success QEMU would
+   * refuse); consumed by the engine's answer.
+   */
+  mark: DeviationId | undefined;
 }
 
-/** The interface is closed to changes after LOCK, and (edk2) from EndOfDxe on. */
+/**
+ * The interface is closed to changes after LOCK, and (edk2) from EndOfDxe on; closed
+ * only by the latter is a refusal QEMU does not make (docs/policy.md P7), marked so.
+ */
 export function interfaceLocked(s: PolicyState, o: ResolvedPolicyOptions, ctx: PolicyContext): boolean {
-  return s.locked || (o.lockAtEndOfDxe && ctx.endOfDxe);
+  const locked = s.locked || (o.lockAtEndOfDxe && ctx.endOfDxe);
+  if (locked && !s.locked) s.mark = 'policy-locked-at-end-of-dxe';
+  return locked;
 }

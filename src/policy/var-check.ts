@@ -1,3 +1,4 @@
+import type { DeviationId } from '../store/deviations.js';
 import { type GuidText, Guids, guidAt } from '../wire/guid.js';
 import { Attr } from '../wire/attributes.js';
 import { nameKey } from '../wire/ucs2.js';
@@ -125,6 +126,7 @@ export interface FunctionOutcome {
   /** spec §2.3's L: header + payload this function produced. */
   responseLength: number;
   reason: PolicyReason | undefined;
+  deviation?: DeviationId | undefined;
 }
 
 export interface PropertyRequest { guid: GuidText; name: string; nameSize: number }

@@ -1,3 +1,4 @@
+import type { DeviationId } from '../store/deviations.js';
 /**
  * What a transport (device model, daemon) needs from the service: one MM
  * communicate buffer in, the device status and the buffer to write back out.
@@ -13,6 +14,8 @@ export interface MmResult {
   reply: Uint8Array | undefined;
   /** Named reason for a non-success outcome (logs, metrics); undefined on success. */
   reason?: string | undefined;
+  /** The documented deviation from QEMU behind this answer, if any (store/deviations.ts; replay). */
+  deviation?: DeviationId | undefined;
 }
 
 export interface MmHandler {

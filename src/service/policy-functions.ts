@@ -13,7 +13,7 @@ export function lockVariable(s: ServiceState, m: Message): Outcome {
   if (44 + nameSize > 0xffff) return fail('field-past-message');
   const name = m.bytes.slice(GetNext.name, GetNext.name + nameSize);
   const st = s.policy.lockVariable(guidAt(m.bytes, GetNext.guid), name, policyContext(s));
-  return withStatus(st, s.policy.lastReason ?? 'policy', GetNext.name + nameSize);
+  return withStatus(st, s.policy.lastReason ?? 'policy', GetNext.name + nameSize, s.policy.lastDeviation);
 }
 
 /** Functions 7, 9, 10 as edk2 answers them (option edk2VarCheck; QEMU: EFI_UNSUPPORTED). */
@@ -22,5 +22,5 @@ export function varCheckFunction(s: ServiceState, fn: number, m: Message): Outco
   const r = fn === VarFunction.GET_STATISTICS ? s.policy.getStatistics(m.bytes, ctx)
     : fn === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET ? s.policy.setVariableProperty(m.bytes, ctx)
       : s.policy.getVariableProperty(m.bytes, ctx);
-  return withStatus(r.status, r.reason ?? 'policy', r.responseLength);
+  return withStatus(r.status, r.reason ?? 'policy', r.responseLength, r.deviation);
 }

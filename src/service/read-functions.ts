@@ -1,11 +1,11 @@
 import { writeGuid } from '../wire/guid.js';
-import { checkName } from '../wire/ucs2.js';
+import { checkName, qemuAcceptsName } from '../wire/ucs2.js';
 import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
 import { isAccessible } from '../store/access.js';
 import { variableKey, keyAt, type Variable } from '../store/variable.js';
 import { EfiStatus } from '../wire/status.js';
 import type { Message } from './message.js';
-import { type Outcome, ok, fail } from './outcome.js';
+import { type Outcome, ok, fail, HEADER_ONLY } from './outcome.js';
 import { type ServiceState, fitsBuffer } from './context.js';
 
 /** GET_VARIABLE (1), spec §2.5.1, in QEMU's check order. */
@@ -16,7 +16,8 @@ export function getVariable(s: ServiceState, m: Message): Outcome {
   if (nameSize > s.options.size || dataSize > s.options.size) return fail('size-exceeds-storage');
   if (Access.name + nameSize > m.length) return fail('field-past-message');
   const problem = checkName(m.bytes, Access.name, nameSize, true);
-  if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
+  if (problem === 'no-nul') return fail('name-no-nul', HEADER_ONLY, qemuAcceptsName(m.bytes, Access.name, nameSize) ? 'name-without-nul' : undefined);
+  if (problem) return fail('name-invalid');
   const v = s.store.getAt(m.bytes, Access.guid, Access.name, nameSize);
   if (!v) return fail('not-found');
   // QEMU answers ACCESS_DENIED where edk2 says NOT_FOUND ([DIFF] §2.5.1 kept).
@@ -38,7 +39,8 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
   if (GetNext.name + nameSize > m.length) return fail('field-past-message');
   // The current name must be valid within the incoming NameSize (spec §10.4).
   const problem = checkName(m.bytes, GetNext.name, nameSize, true);
-  if (problem) return fail(problem === 'no-nul' ? 'name-no-nul' : 'name-invalid');
+  if (problem === 'no-nul') return fail('name-no-nul', HEADER_ONLY, qemuAcceptsName(m.bytes, GetNext.name, nameSize) ? 'name-without-nul' : undefined);
+  if (problem) return fail('name-invalid');
   const runtime = s.flags.exitBootServices;
   let key: string | undefined;
   if (m.bytes[GetNext.name] === 0 && m.bytes[GetNext.name + 1] === 0) {

@@ -4,8 +4,8 @@ import { Guids, guidAt } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
 import { statusName } from '../wire/status.js';
 import { u64NumAt } from '../wire/reader.js';
-import { isDeviationReason } from '../store/reasons.js';
-import { isPolicyDeviation, PolicyReasons, type PolicyReason } from '../policy/reasons.js';
+import { type DeviationId, describeDeviation } from '../store/deviations.js';
+import { PolicyCommand } from '../policy/mm-handler.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
 import { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from './options.js';
 
@@ -15,16 +15,28 @@ export interface ReplayDifference {
   function: string;
   variable: string;
   what: string;
-  /** Our answer differs on purpose (docs/deviations.md). */
+  /** Our answer differs on purpose: the decision behind it is a documented deviation (docs/deviations.md). */
   deviation: boolean;
+  /** Which one (store/deviations.ts), when `deviation`. */
+  deviationId?: DeviationId | undefined;
+  /**
+   * A mismatch that comes after a documented deviation changed what the store holds
+   * compared with QEMU's (a write one side took and the other refused, or took
+   * differently): the index of that request. Still a mismatch; says where to look.
+   */
+  follows?: number | undefined;
   reason?: string | undefined;
 }
 
 export interface ReplayReport {
   requests: number;
   differences: ReplayDifference[];
-  /** Differences not explained by a documented deviation. */
+  /** Differences not explained by a documented deviation at that request (those that follow one included). */
   mismatches: number;
+  /** Of the mismatches, those after a state-changing documented deviation (`follows` set). */
+  followingDeviation: number;
+  /** Mismatches no documented deviation explains: mismatches − followingDeviation. */
+  unexplained: number;
   deviations: number;
 }
 
@@ -39,11 +51,17 @@ export interface ReplayTarget {
  * recorded one, byte for byte. A reset record resets the device. The capture
  * does not record register writes, so the BUFFER_SIZE register is inferred from
  * the one place it shows: a successful GET_PAYLOAD_SIZE reply says buf_size − 40.
+ *
+ * A difference is a documented deviation when the service marked the decision
+ * behind its answer as one (MmResult.deviation), whatever the status. From a
+ * deviating request that can change state on and after which our state may no
+ * longer be QEMU's, later mismatches are reported as following it.
  */
 export async function replayTrace(records: readonly PcapRecord[], target: ReplayTarget | MmHandler, initialBufferSize = DEFAULT_BUFFER_SIZE): Promise<ReplayReport> {
   const differences: ReplayDifference[] = [];
   let bufferSize = initialBufferSize;
   let index = 0;
+  let diverged: number | undefined;
   for (let i = 0; i < records.length; i++) {
     const rec = records[i]!;
     if (rec.type === 'reset') { await target.reset(); continue; }
@@ -58,17 +76,47 @@ export async function replayTrace(records: readonly PcapRecord[], target: Replay
     const result = await target.process(rec.bytes, bufferSize);
     const got = result.reply && expected && expected.length < result.reply.length && cutAt < result.reply.length ? result.reply.subarray(0, cutAt) : result.reply;
     const what = compareReplies(rec.bytes, got, expected);
+    const deviationId = result.deviation;
     if (what) {
       differences.push({
         index, function: describeFunction(rec.bytes), variable: describeVariable(rec.bytes), what,
-        deviation: isDeviationReason(result.reason) || (result.reason !== undefined && result.reason in PolicyReasons && isPolicyDeviation(result.reason as PolicyReason)),
+        deviation: deviationId !== undefined,
+        ...(deviationId !== undefined ? { deviationId } : diverged !== undefined ? { follows: diverged } : {}),
         reason: result.reason,
       });
     }
+    // A deviating write leaves our store unlike QEMU's when the replies differ (one side
+    // refused) or when we accepted (an accepted deviation stores something QEMU would not).
+    if (deviationId !== undefined && canChangeState(rec.bytes) && (what !== undefined || result.reason === undefined)) diverged = index;
     index++;
   }
   const deviations = differences.filter((d) => d.deviation).length;
-  return { requests: index, differences, deviations, mismatches: differences.length - deviations };
+  const mismatches = differences.length - deviations;
+  const followingDeviation = differences.filter((d) => d.follows !== undefined).length;
+  return { requests: index, differences, deviations, mismatches, followingDeviation, unexplained: mismatches - followingDeviation };
+}
+
+/** `[documented deviation: name-empty (#1), reason name-empty]`, `(follows deviation at request 7)`: the tail of a difference line. */
+export function describeDifference(d: ReplayDifference): string {
+  if (d.deviation && d.deviationId) return ` [documented deviation: ${describeDeviation(d.deviationId)}${d.reason ? `, reason ${d.reason}` : ''}]`;
+  const reason = d.reason ? ` (${d.reason})` : '';
+  return d.follows !== undefined ? `${reason} (follows deviation at request ${d.follows})` : reason;
+}
+
+/** Requests whose effect can outlast them: SetVariable, the lock and property writes, policy changes. */
+function canChangeState(req: Uint8Array): boolean {
+  if (req.length < MM_HEADER_SIZE + 8) return false;
+  const h = readMmHeader(req);
+  const v = new DataView(req.buffer, req.byteOffset, req.byteLength);
+  if (h.guid === Guids.smmVariable) {
+    const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
+    return fn === VarFunction.SET_VARIABLE || fn === VarFunction.LOCK_VARIABLE || fn === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET;
+  }
+  if (h.guid === Guids.varCheckPolicy && req.length >= MM_HEADER_SIZE + 12) {
+    const command = v.getUint32(MM_HEADER_SIZE + 8, true);
+    return command === PolicyCommand.REGISTER || command === PolicyCommand.DISABLE || command === PolicyCommand.LOCK;
+  }
+  return false;
 }
 
 function payloadSizeBufferHint(req: Uint8Array, reply: Uint8Array): number | undefined {

@@ -1,5 +1,5 @@
 import { Guids, guidAt, type GuidText } from '../wire/guid.js';
-import { checkName, nameKey } from '../wire/ucs2.js';
+import { checkName, nameKey, qemuAcceptsName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
 import { Access } from '../wire/mm.js';
 import { EfiStatus } from '../wire/status.js';
@@ -8,6 +8,7 @@ import { isAccessible } from '../store/access.js';
 import { makeVariable, type Variable } from '../store/variable.js';
 import { variableCost } from '../store/quota.js';
 import { Refusal } from '../store/reasons.js';
+import type { DeviationId } from '../store/deviations.js';
 import { authenticateWrite } from '../auth/authenticated-write.js';
 import { isReadOnlyVariable, secureBootVariable } from '../auth/secure-boot.js';
 import { filterAppend } from '../auth/siglist-rules.js';
@@ -35,7 +36,7 @@ export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outc
   if (Access.name + nameSize + dataSize > m.length) return fail('field-past-message');
   const problem = checkName(m.bytes, Access.name, nameSize);
   if (problem === 'empty') return fail('name-empty');
-  if (problem === 'no-nul') return fail('name-no-nul');
+  if (problem === 'no-nul') return fail('name-no-nul', HEADER_ONLY, qemuAcceptsName(m.bytes, Access.name, nameSize) ? 'name-without-nul' : undefined);
   if (problem) return fail('name-invalid');
 
   const guid = guidAt(m.bytes, Access.guid);
@@ -55,18 +56,22 @@ export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outc
         allowPkSignedDb: s.options.allowPkSignedDb,
         allowKekSignedKekAppend: s.options.allowKekSignedKekAppend,
       }).then((r) => {
-        if (r instanceof Refusal) return fail(r.reason);
+        if (r instanceof Refusal) return fail(r.reason, HEADER_ONLY, r.deviation);
         const next = r.payload.length > 0
           ? makeVariable({ guid, name, attributes: stored, data: r.payload.slice(), time: r.time, digest: r.digest })
           : undefined;
-        return applyWrite(s, guid, name, attributes, old, next);
+        return applyWrite(s, guid, name, attributes, old, next, r.deviation);
       });
     }
     return applyWrite(s, guid, name, attributes, old, makeVariable({ guid, name, attributes: stored, data: data.slice() }));
   }
   if (old && (old.attributes & Attr.AT)) {
     // spec §3.3 [BUG]: QEMU deletes PK/KEK/db/dbx and private authenticated variables
-    // on a bare DataSize 0; edk2 requires a signed empty payload.
+    // on a bare DataSize 0; edk2 requires a signed empty payload. For a key database
+    // edk2's ProcessVarWithPk/ProcessVarWithKek first want NV and TIME_BASED in the
+    // attributes (EFI_INVALID_PARAMETER, e.g. Attributes 0); with them, the missing
+    // descriptor is EFI_SECURITY_VIOLATION.
+    if (secureBootVariable(guid, name) && (attributes & (Attr.NV | Attr.AT)) !== (Attr.NV | Attr.AT)) return fail('key-database-attributes');
     return fail('unauthenticated-delete');
   }
   return applyWrite(s, guid, name, attributes, old, undefined);
@@ -75,6 +80,7 @@ export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outc
 /** SET_VARIABLE from step 8 on: the new value is known (undefined deletes). */
 function applyWrite(
   s: ServiceState, guid: GuidText, name: Uint8Array, attributes: number, old: Variable | undefined, next: Variable | undefined,
+  deviation?: DeviationId,
 ): Outcome | Promise<Outcome> {
   if (!old && !next) return ok(HEADER_ONLY); // deleting nothing succeeds (QEMU, [DIFF] kept)
 
@@ -89,8 +95,10 @@ function applyWrite(
 
   const policyStatus = s.policy.checkSetVariable({
     guid, name, attributes, dataSize: next ? next.data.length : 0, isDelete: !next, exists: old !== undefined,
+    ...(old ? { oldDataSize: old.data.length, oldAttributes: old.attributes } : {}),
   }, policyContext(s));
-  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, s.policy.lastReason ?? 'policy');
+  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, s.policy.lastReason ?? 'policy', HEADER_ONLY, s.policy.lastDeviation);
+  deviation ??= s.policy.lastDeviation;
 
   const target = (next ?? old)!;
   const sbVar = secureBootVariable(guid, name);
@@ -105,27 +113,33 @@ function applyWrite(
     // APPEND_WRITE: key databases get edk2's duplicate filtering (issue 3; QEMU's
     // lossy rebuild is not reproduced); anything else is refused as QEMU does.
     if (!sbVar) return fail('append-unsupported');
+    deviation ??= 'append-filter';
     const extra = filterAppend(old.data, next.data);
-    if (extra.length === 0) return ok(HEADER_ONLY); // all duplicates: success, nothing changes
+    if (extra.length === 0) return ok(HEADER_ONLY, deviation); // all duplicates: success, nothing changes
     next = makeVariable({ guid, name, attributes: next.attributes, data: concatBytes([old.data, extra]), time: next.time, digest: next.digest });
   }
 
   const grow = (next ? variableCost(next) : 0) - (old ? variableCost(old) : 0);
-  if (s.store.usedStorage + grow > s.options.size && grow > 0) return fail('out-of-storage');
+  if (s.store.usedStorage + grow > s.options.size) {
+    if (grow > 0) return fail('out-of-storage');
+    deviation ??= 'storage-shrink-over-limit'; // QEMU refuses this one too (docs/deviations.md #5)
+  }
 
-  return commit(s, old, next, sbVar === 'PK' && next !== undefined);
+  return commit(s, old, next, sbVar === 'PK' && next !== undefined, deviation);
 }
 
 /** Apply the change, re-run auth init after a PK write (spec §2.5.3 step 13), make NV durable. */
-function commit(s: ServiceState, old: Variable | undefined, next: Variable | undefined, pkWritten: boolean): Outcome | Promise<Outcome> {
+function commit(
+  s: ServiceState, old: Variable | undefined, next: Variable | undefined, pkWritten: boolean, deviation: DeviationId | undefined,
+): Outcome | Promise<Outcome> {
   const persist = (((old?.attributes ?? 0) | (next?.attributes ?? 0)) & Attr.NV) !== 0 ? s.persist : undefined;
   const before = persist ? { store: s.store.clone(), sb: s.sb } : undefined;
   if (old) s.store.remove(old.guid, old.name);
   if (next) s.store.put(next);
   if (pkWritten) s.sb = initializeAuthVariables(s.store, { forceSecureBoot: s.options.forceSecureBoot });
   // Nothing to make durable (volatile, or no backend): done now, without a promise.
-  if (!persist || !before) return ok(HEADER_ONLY);
-  return persist(nonVolatile(s)).then(() => ok(HEADER_ONLY), () => {
+  if (!persist || !before) return ok(HEADER_ONLY, deviation);
+  return persist(nonVolatile(s)).then(() => ok(HEADER_ONLY, deviation), () => {
     s.store = before.store;
     s.sb = before.sb;
     return fail('persist-failed');

@@ -213,7 +213,7 @@ export class VariableService implements MmHandler {
       case 'policy': {
         if (messageLength < POLICY_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
-        return { deviceStatus: st, reply, reason: s.policy.lastReason };
+        return { deviceStatus: st, reply, reason: s.policy.lastReason, deviation: s.policy.lastDeviation };
       }
       // Boot-phase events (spec §2.2, §3.5): any MessageLength, reply unchanged.
       case 'endOfDxe': s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
@@ -264,5 +264,6 @@ function mmTarget(b: Uint8Array): (typeof TARGETS)[number][0] | undefined {
 function finishVariable(m: Message, reply: Uint8Array, out: Outcome): MmResult {
   const tooSmall = m.length < out.responseLength;
   m.setU64(8, tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
-  return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: tooSmall ? 'buffer-too-small' : out.reason };
+  if (tooSmall) return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: 'buffer-too-small' };
+  return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: out.reason, ...(out.deviation ? { deviation: out.deviation } : {}) };
 }

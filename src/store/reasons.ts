@@ -1,10 +1,12 @@
 import { EfiStatus } from '../wire/status.js';
+import type { DeviationId } from './deviations.js';
 
 /**
  * Every way a variable request can fail, by name. Logs and metrics get the
  * reason; the guest gets the one EFI status it maps to (STYLE.md: OpenVMM).
- * `deviation: true` marks reasons where we answer differently from QEMU on
- * purpose (docs/deviations.md), so replay counts them separately.
+ * `deviation` names the documented deviation (deviations.ts) of a reason that
+ * only a deviating decision produces; decisions whose reason QEMU shares (a stale
+ * timestamp, an untrusted signer, ...) mark their deviation where they are taken.
  */
 export const Reasons = {
   'message-too-short': { status: EfiStatus.BAD_BUFFER_SIZE },
@@ -12,8 +14,13 @@ export const Reasons = {
   'reply-exceeds-buffer': { status: EfiStatus.BAD_BUFFER_SIZE },
   'size-exceeds-storage': { status: EfiStatus.OUT_OF_RESOURCES },
   'name-invalid': { status: EfiStatus.INVALID_PARAMETER },
-  'name-empty': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
-  'name-no-nul': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'name-empty': { status: EfiStatus.INVALID_PARAMETER, deviation: 'empty-name' },
+  // No NUL inside NameSize: QEMU's status for a name its own check finds invalid (spec §3.1); where
+  // its scan runs past NameSize and accepts, answering it is the deviation #2 (ucs2.ts qemuAcceptsName).
+  'name-no-nul': { status: EfiStatus.INVALID_PARAMETER },
+  // A key database (PK, KEK, db, dbx, dbt, dbr) written without NV or TIME_BASED_AUTHENTICATED_WRITE_ACCESS:
+  // edk2 ProcessVarWithPk / ProcessVarWithKek (spec §3.3; QEMU deletes it on DataSize 0).
+  'key-database-attributes': { status: EfiStatus.INVALID_PARAMETER, deviation: 'unauthenticated-delete' },
   'not-found': { status: EfiStatus.NOT_FOUND },
   'current-not-found': { status: EfiStatus.INVALID_PARAMETER },
   'end-of-list': { status: EfiStatus.NOT_FOUND },
@@ -23,8 +30,8 @@ export const Reasons = {
   'attributes-mismatch': { status: EfiStatus.INVALID_PARAMETER },
   'append-unsupported': { status: EfiStatus.UNSUPPORTED },
   'out-of-storage': { status: EfiStatus.OUT_OF_RESOURCES },
-  'read-only-variable': { status: EfiStatus.WRITE_PROTECTED, deviation: true },
-  'unauthenticated-delete': { status: EfiStatus.SECURITY_VIOLATION, deviation: true },
+  'read-only-variable': { status: EfiStatus.WRITE_PROTECTED, deviation: 'read-only-variable' },
+  'unauthenticated-delete': { status: EfiStatus.SECURITY_VIOLATION, deviation: 'unauthenticated-delete' },
   'secure-boot-attributes': { status: EfiStatus.INVALID_PARAMETER },
   'force-secure-boot': { status: EfiStatus.WRITE_PROTECTED },
   'custom-mode-disabled': { status: EfiStatus.WRITE_PROTECTED },
@@ -35,17 +42,17 @@ export const Reasons = {
   'auth-descriptor-short': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-cert-length': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-revision': { status: EfiStatus.UNSUPPORTED },
-  'auth-cert-type': { status: EfiStatus.SECURITY_VIOLATION, deviation: true },
-  'auth-time-fields': { status: EfiStatus.SECURITY_VIOLATION, deviation: true },
+  'auth-cert-type': { status: EfiStatus.SECURITY_VIOLATION, deviation: 'auth-cert-type' },
+  'auth-time-fields': { status: EfiStatus.SECURITY_VIOLATION, deviation: 'auth-time-fields' },
   'auth-no-signature': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-signature': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-untrusted': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-no-trust-anchor': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-stale-timestamp': { status: EfiStatus.SECURITY_VIOLATION },
   'auth-signer-mismatch': { status: EfiStatus.SECURITY_VIOLATION },
-  'auth-siglist-format': { status: EfiStatus.INVALID_PARAMETER, deviation: true },
+  'auth-siglist-format': { status: EfiStatus.INVALID_PARAMETER, deviation: 'siglist-format' },
   'auth-counter-based': { status: EfiStatus.UNSUPPORTED },
-} as const satisfies Record<string, { status: bigint; deviation?: boolean }>;
+} as const satisfies Record<string, { status: bigint; deviation?: DeviationId }>;
 
 export type Reason = keyof typeof Reasons;
 
@@ -53,13 +60,19 @@ export function reasonStatus(r: Reason): bigint {
   return Reasons[r].status;
 }
 
-export function isDeviationReason(r: string | undefined): boolean {
-  if (!r || !(r in Reasons)) return false;
-  const entry: { status: bigint; deviation?: boolean } = Reasons[r as Reason];
-  return entry.deviation === true;
+/** The deviation a reason always stands for, if any. */
+export function reasonDeviation(r: Reason): DeviationId | undefined {
+  const entry: { status: bigint; deviation?: DeviationId } = Reasons[r];
+  return entry.deviation;
 }
 
-/** A failed step: the reason, which the service edge turns into an EFI status. */
+/**
+ * A failed step: the reason, which the service edge turns into an EFI status, and
+ * the documented deviation when QEMU would not refuse this write this way.
+ */
 export class Refusal {
-  constructor(readonly reason: Reason, readonly detail?: string) {}
+  readonly deviation: DeviationId | undefined;
+  constructor(readonly reason: Reason, readonly detail?: string, deviation?: DeviationId) {
+    this.deviation = deviation ?? reasonDeviation(reason);
+  }
 }

@@ -64,6 +64,24 @@ export function checkName(b: Uint8Array, off: number, size: number, allowEmpty =
   return 'no-nul';
 }
 
+/**
+ * Whether QEMU's uefi_str_is_valid would accept the name (spec §3.1 [BUG]): it scans
+ * NameSize *code units*, i.e. up to 2 x NameSize bytes, so a zero unit after NameSize
+ * still ends the name. Only tells whether our refusal of a name without its NUL is the
+ * documented deviation (docs/deviations.md #2); never a rule.
+ */
+export function qemuAcceptsName(b: Uint8Array, off: number, size: number): boolean {
+  const inMessage = Math.max(0, (b.length - off) >>> 1);
+  for (let i = 0; i < Math.min(size, inMessage); i++) {
+    const u = b[off + 2 * i]! | (b[off + 2 * i + 1]! << 8);
+    if (u === 0) return true;
+    if (u >= 0xd800 && u <= 0xdfff) return false;
+  }
+  // A scan that leaves the message reads whatever the device buffer still holds from
+  // earlier requests (zeros, often): QEMU's answer then does not depend on this request.
+  return size > inMessage;
+}
+
 /** A printable rendering for people (logs, CLI). */
 export function displayName(raw: Uint8Array): string {
   return nameKey(raw);

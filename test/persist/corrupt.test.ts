@@ -42,6 +42,7 @@ const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 const hex = (n: number): string => `offset 0x${n.toString(16)}`;
 const u16 = (b: Uint8Array, o: number, v: number): void => { new DataView(b.buffer, b.byteOffset).setUint16(o, v, true); };
 const u32 = (b: Uint8Array, o: number, v: number): void => { new DataView(b.buffer, b.byteOffset).setUint32(o, v, true); };
+const u32get = (b: Uint8Array, o: number): number => new DataView(b.buffer, b.byteOffset).getUint32(o, true);
 const get32 = (b: Uint8Array, o: number): number => new DataView(b.buffer, b.byteOffset).getUint32(o, true);
 
 /** Recomputes the FV header checksum (so a header edit reaches the check it is aimed at). */
@@ -122,7 +123,10 @@ const CASES: Case[] = [
   { name: 'FV attributes changed without the checksum', damage: (b) => { b[0x2c] = 0x00; return b; }, where: () => 'offset 0x32', problem: /bad FV header checksum/ },
   { name: 'bad FileSystemGuid', damage: (b) => { b[0x10] = 0x8e; return fixFv(b); }, where: () => 'offset 0x10', problem: /not a variable store firmware volume \(FileSystemGuid fff12b8e-/ },
   { name: 'FvLength larger than the file', damage: (b, s) => { u32(b, 0x20, s.size + 0x1000); return fixFv(b); }, where: () => 'offset 0x20', problem: /FvLength 0x[0-9a-f]+ runs past the end of the file/ },
-  { name: 'FvLength smaller than the block map', damage: (b) => { u32(b, 0x20, 0x10000); return fixFv(b); }, where: () => 'offset 0x38', problem: /block map covers 0x[0-9a-f]+ bytes, FvLength is 0x10000/ },
+  // A block map wider than FvLength is accepted (AAVMF, issue 17); then the store no longer fits the FV.
+  { name: 'FvLength smaller than the block map and the store', damage: (b) => { u32(b, 0x20, 0x1000); return fixFv(b); }, where: () => 'offset 0x58', problem: /variable store runs past the firmware volume/ },
+  { name: 'block map smaller than FvLength', damage: (b) => { u32(b, 0x38, u32get(b, 0x38) - 1); return fixFv(b); }, where: () => 'offset 0x38', problem: /block map covers 0x[0-9a-f]+ bytes, less than FvLength/ },
+  { name: 'block map wider than the file', damage: (b) => { u32(b, 0x38, u32get(b, 0x38) + 1); return fixFv(b); }, where: () => 'offset 0x38', problem: /more than the file holds/ },
   { name: 'odd HeaderLength', damage: (b) => { u16(b, 0x30, 0x49); return fixFv(b); }, where: () => 'offset 0x30', problem: /bad FV HeaderLength 0x49/ },
   { name: 'HeaderLength past the block map', damage: (b) => { u16(b, 0x30, 0x50); return fixFv(b); }, where: () => 'offset 0x30', problem: /HeaderLength 0x50 does not match the block map/ },
   { name: 'FV Revision 1', damage: (b) => { b[0x37] = 1; return fixFv(b); }, where: () => 'offset 0x37', problem: /unsupported FV revision 1/ },

@@ -9,6 +9,7 @@ import { guidAt } from '../../wire/guid.js';
 import { makeVariable, variableKey, type Variable } from '../../store/variable.js';
 import { StoreFormatError } from '../format-error.js';
 import { crc32, sum16 } from './checksum.js';
+import { freshAfterStore, hasPendingWrite } from './ftw.js';
 import {
   AUTH_RECORD, AUTH_VARIABLE_STORE_GUID, BLOCK_MAP_ENTRY_SIZE, FTW, FTW_FLAGS_VALID, FTW_WORKING_BLOCK_GUID, FV,
   FV_REVISION, FV_SIGNATURE, NV_DATA_FV_GUID, PLAIN_RECORD, PLAIN_VARIABLE_STORE_GUID, STORE, VARIABLE_START_ID,
@@ -77,8 +78,28 @@ function readFvHeader(b: Uint8Array, view: DataView): FvHeader {
   if (o + BLOCK_MAP_ENTRY_SIZE !== headerLength) {
     fail(FV.headerLength, `FV HeaderLength ${hex(headerLength)} does not match the block map (ends at ${hex(o + BLOCK_MAP_ENTRY_SIZE)})`);
   }
-  if (covered !== fvLength) fail(FV.blockMap, `FV block map covers ${hex(covered)} bytes, FvLength is ${hex(fvLength)}`);
+  // The block map may describe the whole flash device rather than the FV: ArmVirtPkg's
+  // VirtNorFlashDxe formats a 64 MiB AAVMF pflash with NumBlocks = LastBlock + 1 (256 x
+  // 0x40000) and FvLength = variables + FTW working + spare (0xC0000), and its
+  // ValidateFvHeader, like virt-fw-vars, compares FvLength only. FvLength bounds the
+  // store; the map must still cover the FV and describe no more than the file holds.
+  if (covered < fvLength) fail(FV.blockMap, `FV block map covers ${hex(covered)} bytes, less than FvLength ${hex(fvLength)}`);
+  if (covered > fvLength) {
+    if (covered > b.length) fail(FV.blockMap, `FV block map covers ${hex(covered)} bytes, more than the file holds (${hex(b.length)} bytes)`);
+    if (!endsOnBlock(blockMap, fvLength)) fail(FV.fvLength, `FvLength ${hex(fvLength)} ends inside a block of the FV block map`);
+  }
   return { fvLength, fvAttributes: view.getUint32(FV.attributes, true), fvRevision, headerLength, blockMap };
+}
+
+/** Whether `length` bytes from the start of the FV end exactly on a block boundary of `map`. */
+function endsOnBlock(map: readonly BlockMapEntry[], length: number): boolean {
+  let at = 0;
+  for (const e of map) {
+    const span = e.numBlocks * e.length;
+    if (length <= at + span) return (length - at) % e.length === 0;
+    at += span;
+  }
+  return length === at;
 }
 
 interface StoreHeader {
@@ -229,13 +250,28 @@ function findFtw(b: Uint8Array, view: DataView, storeEnd: number, fv: FvHeader):
   return null;
 }
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether b[start, end) holds one byte value throughout (then the value is enough to write it back). */
+function uniform(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start + 1; i < end; i++) if (b[i] !== b[start]) return false;
+  return true;
+}
+
 export function decodeEdk2Fd(bytes: Uint8Array): DecodedEdk2 {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fv = readFvHeader(bytes, view);
   const storeOffset = fv.headerLength;
   const store = readStoreHeader(bytes, view, storeOffset, fv.fvLength);
   const variables = readRecords(bytes, view, storeOffset, store);
-  const ftw = findFtw(bytes, view, alignHeader(storeOffset + store.size), fv);
+  const storeEnd = alignHeader(storeOffset + store.size);
+  const ftw = findFtw(bytes, view, storeEnd, fv);
+  // What lies after the variable store inside the FV (event-log area, FTW working block
+  // and its queue, spare block) is written back as it was, as virt-fw-vars does, unless
+  // the queue holds an unfinished write that would replay over the rewritten store.
+  const keepAfterStore = storeEnd < fv.fvLength && !(ftw && hasPendingWrite(bytes, view, ftw))
+    && !sameBytes(bytes.subarray(storeEnd, fv.fvLength), freshAfterStore(storeEnd, fv.fvLength, ftw));
+  const keepTail = bytes.length > fv.fvLength && !uniform(bytes, fv.fvLength, bytes.length);
   const geometry: Edk2Geometry = {
     fileSize: bytes.length,
     fvLength: fv.fvLength,
@@ -247,6 +283,8 @@ export function decodeEdk2Fd(bytes: Uint8Array): DecodedEdk2 {
     storeSize: store.size,
     ftw,
     tailFill: bytes.length > fv.fvLength ? bytes[fv.fvLength]! : 0xff,
+    ...(keepAfterStore ? { afterStore: copy(bytes, storeEnd, fv.fvLength) } : {}),
+    ...(keepTail ? { tail: copy(bytes, fv.fvLength, bytes.length) } : {}),
   };
   return { variables, geometry };
 }

@@ -1,8 +1,10 @@
 /**
  * Writes a compacted edk2 NV variable flash image: what edk2's Reclaim() leaves
  * behind, laid out like the OVMF/ArmVirt templates. Every variable becomes one
- * VAR_ADDED record; the free space, event-log area, FTW write queue and spare
- * block are erased flash (0xFF).
+ * VAR_ADDED record and the free space is erased flash (0xFF). What follows the
+ * store (event-log area, FTW working block, spare block) and the padding past
+ * FvLength are written back as the geometry kept them from the image read; a
+ * fresh geometry has them erased, with an empty FTW write queue.
  *
  * Not stored, by design: the private-authenticated-variable `digest` (edk2 keeps
  * that signer information in its own "certdb" variable, so a flash record has no
@@ -15,9 +17,10 @@ import { isZeroTime } from '../../wire/time.js';
 import { Attr } from '../../wire/attributes.js';
 import { variableKey, type Variable } from '../../store/variable.js';
 import { StoreFormatError } from '../format-error.js';
-import { crc32, sum16 } from './checksum.js';
+import { sum16 } from './checksum.js';
+import { writeFreshWorkingHeader } from './ftw.js';
 import {
-  AUTH_RECORD, AUTH_VARIABLE_STORE_GUID, BLOCK_MAP_ENTRY_SIZE, FTW, FTW_FLAGS_VALID, FTW_WORKING_BLOCK_GUID, FV,
+  AUTH_RECORD, AUTH_VARIABLE_STORE_GUID, BLOCK_MAP_ENTRY_SIZE, FTW, FV,
   FV_SIGNATURE, NV_DATA_FV_GUID, PLAIN_RECORD, PLAIN_VARIABLE_STORE_GUID, STORE, VARIABLE_START_ID,
   VARIABLE_STORE_FORMATTED, VARIABLE_STORE_HEALTHY, VAR_ADDED, alignHeader, fvHeaderLength, hex,
   type Edk2Geometry, type RecordLayout,
@@ -39,7 +42,10 @@ function checkGeometry(g: Edk2Geometry): void {
     if (!isU32(e.numBlocks) || !isU32(e.length) || e.numBlocks === 0 || e.length === 0) bad('blockMap', 'bad block map entry');
     covered += e.numBlocks * e.length;
   }
-  if (covered !== g.fvLength) bad('blockMap', `block map covers ${hex(covered)} bytes, FvLength is ${hex(g.fvLength)}`);
+  // A map wider than the FV describes the flash device (AAVMF: 256 x 0x40000 for FvLength 0xC0000); decode.ts.
+  if (covered < g.fvLength || covered > Math.max(g.fvLength, g.fileSize)) {
+    bad('blockMap', `block map covers ${hex(covered)} bytes, FvLength is ${hex(g.fvLength)}, the file ${hex(g.fileSize)}`);
+  }
   const headerLength = fvHeaderLength(g.blockMap.length);
   if (headerLength > 0xffff) bad('blockMap', 'too many block map entries');
   if (g.storeOffset !== headerLength) bad('storeOffset', `must equal the FV HeaderLength ${hex(headerLength)}`);
@@ -49,9 +55,11 @@ function checkGeometry(g: Edk2Geometry): void {
   if (!isU32(g.fvAttributes)) bad('fvAttributes', 'not a 32-bit value');
   if (g.fvRevision !== 2) bad('fvRevision', 'must be 2');
   if (!Number.isInteger(g.tailFill) || g.tailFill < 0 || g.tailFill > 0xff) bad('tailFill', 'not a byte value');
+  const storeEnd = alignHeader(g.storeOffset + g.storeSize);
+  if (g.afterStore && g.afterStore.length !== g.fvLength - storeEnd) bad('afterStore', `holds ${g.afterStore.length} bytes, the FV has ${hex(g.fvLength - storeEnd)} after the store`);
+  if (g.tail && g.tail.length !== g.fileSize - g.fvLength) bad('tail', `holds ${g.tail.length} bytes, the file has ${hex(g.fileSize - g.fvLength)} past the FV`);
   const f = g.ftw;
   if (f) {
-    const storeEnd = alignHeader(g.storeOffset + g.storeSize);
     const block = g.blockMap[0]!.length;
     if (f.workingOffset < storeEnd || f.workingOffset % block !== 0) bad('ftw.workingOffset', 'must be a block boundary after the variable store');
     if (f.workingSize < FTW.headerSize || f.workingOffset + f.workingSize !== f.spareOffset || f.spareOffset + f.spareSize !== g.fvLength) {
@@ -102,7 +110,8 @@ export function encodeEdk2Fd(variables: readonly Variable[], geometry: Edk2Geome
 
   const out = new Uint8Array(g.fileSize);
   out.fill(0xff, 0, g.fvLength);
-  if (g.fileSize > g.fvLength) out.fill(g.tailFill, g.fvLength);
+  if (g.tail) out.set(g.tail, g.fvLength);
+  else if (g.fileSize > g.fvLength) out.fill(g.tailFill, g.fvLength);
   const view = new DataView(out.buffer);
 
   // EFI_FIRMWARE_VOLUME_HEADER: ZeroVector, FileSystemGuid, FvLength, "_FVH", Attributes, HeaderLength,
@@ -146,16 +155,8 @@ export function encodeEdk2Fd(variables: readonly Variable[], geometry: Edk2Geome
     pos += size;
   }
 
-  // EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER with an empty (erased) write queue; the CRC is taken
-  // with Crc and the flag byte erased, then the flags are programmed to "valid" (UpdateWorkingBlock.c).
-  if (g.ftw) {
-    const w = g.ftw.workingOffset;
-    writeGuid(FTW_WORKING_BLOCK_GUID, out, w + FTW.signature);
-    const queue = g.ftw.workingSize - FTW.headerSize;
-    view.setUint32(w + FTW.writeQueueSize, queue % 0x1_0000_0000, true);
-    view.setUint32(w + FTW.writeQueueSize + 4, Math.floor(queue / 0x1_0000_0000), true);
-    view.setUint32(w + FTW.crc, crc32(out.subarray(w, w + FTW.headerSize)), true);
-    out[w + FTW.flags] = FTW_FLAGS_VALID;
-  }
+  // After the store: what the image read held there, else erased flash and a fresh FTW working block.
+  if (g.afterStore) out.set(g.afterStore, end);
+  else if (g.ftw) writeFreshWorkingHeader(out, g.ftw.workingOffset, g.ftw.workingSize);
   return out;
 }

@@ -151,6 +151,15 @@ export interface Edk2Geometry {
   readonly ftw: FtwGeometry | null;
   /** Byte value of the padding between the end of the FV and the end of the file. */
   readonly tailFill: number;
+  /**
+   * The bytes from the end of the variable store to FvLength as read (event-log area,
+   * FTW working block with its queue, spare block), written back unchanged; absent
+   * for a fresh image, or when the FTW queue held an unfinished write: then these
+   * regions are written erased with a fresh working block header.
+   */
+  readonly afterStore?: Uint8Array;
+  /** The bytes past FvLength as read, when they are not all `tailFill`; written back unchanged. */
+  readonly tail?: Uint8Array;
 }
 
 export type Edk2Kind = 'ovmf-4m' | 'ovmf-2m' | 'aavmf';
