@@ -51,6 +51,17 @@ export class VariableService implements MmHandler {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
   private readonly backend: StoreBackend | undefined;
+  /**
+   * True from the machine-start reset of create() until anything else happens.
+   * QEMU loads the store at realize and runs its auth initialisation only at the
+   * machine reset that follows (spec §1.7: "also run once at machine start"); a
+   * VMM that also resets the device at machine start (a pcap's leading reset
+   * record, UefiVarsDevice.hardReset) means that same reset, which create()
+   * already stood for. Running the auth initialisation twice would move
+   * SetupMode, SignatureSupport behind a SecureBootEnable the first run created
+   * (spec §3.6, §4.5 step 3).
+   */
+  private atMachineStart = false;
 
   private constructor(init: ServiceInit) {
     const options = resolveOptions(init.options);
@@ -71,6 +82,7 @@ export class VariableService implements MmHandler {
   static async create(init: ServiceInit = {}): Promise<VariableService> {
     const svc = new VariableService(init);
     await svc.reset();
+    svc.atMachineStart = true;
     return svc;
   }
 
@@ -108,6 +120,7 @@ export class VariableService implements MmHandler {
    */
   reset(): Promise<void> {
     return this.serial(async () => {
+      if (this.atMachineStart) { this.atMachineStart = false; return; }
       const s = this.state;
       s.flags = { endOfDxe: false, readyToBoot: false, exitBootServices: false };
       s.store.retain((v) => (v.attributes & Attr.NV) !== 0);
@@ -123,6 +136,7 @@ export class VariableService implements MmHandler {
    * not durability. Never reachable from the guest.
    */
   hostSetVariable(v: Variable | { guid: string; name: Uint8Array; delete: true }): Promise<void> {
+    this.atMachineStart = false;
     return this.serial(async () => {
       const s = this.state;
       const before = s.store.clone();
@@ -150,6 +164,7 @@ export class VariableService implements MmHandler {
    * signature checks), a promise otherwise. Same ordering as `process`.
    */
   processNow(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): MmResult | Promise<MmResult> {
+    this.atMachineStart = false;
     // The one copy of guest-controlled bytes: everything below parses this copy only.
     const copy = copyBytes(request);
     if (this.pending === 0) {
