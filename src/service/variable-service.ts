@@ -52,14 +52,14 @@ export class VariableService implements MmHandler {
   private pending = 0;
   private readonly backend: StoreBackend | undefined;
   /**
-   * True from the machine-start reset of create() until anything else happens.
-   * QEMU loads the store at realize and runs its auth initialisation only at the
-   * machine reset that follows (spec §1.7: "also run once at machine start"); a
-   * VMM that also resets the device at machine start (a pcap's leading reset
-   * record, UefiVarsDevice.hardReset) means that same reset, which create()
-   * already stood for. Running the auth initialisation twice would move
-   * SetupMode, SignatureSupport behind a SecureBootEnable the first run created
-   * (spec §3.6, §4.5 step 3).
+   * True from the machine-start reset of create() until a request or a host
+   * write arrives. QEMU loads the store at realize and runs its auth
+   * initialisation only at the machine reset that follows (spec §1.7: "also run
+   * once at machine start"); resets a VMM sends before the guest's first request
+   * (UefiVarsDevice.hardReset at machine start, a capture's leading reset record,
+   * or both) are that same reset, which create() already stood for. Running the
+   * auth initialisation again would move SetupMode and SignatureSupport behind
+   * the SecureBootEnable the first run created (spec §3.6, §4.5 step 3).
    */
   private atMachineStart = false;
 
@@ -120,7 +120,7 @@ export class VariableService implements MmHandler {
    */
   reset(): Promise<void> {
     return this.serial(async () => {
-      if (this.atMachineStart) { this.atMachineStart = false; return; }
+      if (this.atMachineStart) return; // the machine-start reset create() ran (above)
       const s = this.state;
       s.flags = { endOfDxe: false, readyToBoot: false, exitBootServices: false };
       s.store.retain((v) => (v.attributes & Attr.NV) !== 0);

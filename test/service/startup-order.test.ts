@@ -23,6 +23,11 @@ import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { decodeEdk2Fd, encodeEdk2Fd } from '../../src/persist/edk2-fd.js';
 import { defaultEdk2Geometry } from '../../src/persist/edk2/layout.js';
 import type { Variable } from '../../src/store/variable.js';
+import { VariableService } from '../../src/service/variable-service.js';
+import { deviceReplayTarget } from '../../src/device/replay-target.js';
+import { getNextRequest } from '../../src/client/requests.js';
+import { decodeMmMessage } from '../../src/wire/variable-messages.js';
+import { nameKey } from '../../src/wire/ucs2.js';
 
 const KEK_UPDATE = { guid: G.global, name: 'KEK', append: false, time: 20, lists: [[7]], signer: 'PK' };
 const KEK_SETUP = { guid: G.global, name: 'KEK', append: false, time: 20, lists: [[7]] };
@@ -136,4 +141,25 @@ test('a device reset is not coalesced once anything happened: QEMU runs the init
   await pair.step({ k: 'reset' });
   assert.deepEqual(await ourNames(pair), ['PK', 'SecureBootEnable', 'SetupMode', 'SignatureSupport', 'SecureBoot', 'CustomMode', 'VendorKeysNv', 'VendorKeys']);
   assert.equal(await pair.compare(), undefined);
+});
+
+test('through the device model: the machine-start hard reset and a capture\'s leading reset record are the one reset create() ran', async () => {
+  const p = await thePool();
+  const recs = [loadedRec(G.global, 'Boot0000', 7, Uint8Array.of(1)), pkRec(p, 'PK')];
+  const svc = await VariableService.create({ variables: load(recs, 'json') });
+  const target = await deviceReplayTarget(svc, 'dma'); // UefiVarsDevice.hardReset at machine start
+  await target.reset(); // the pcap's first record
+  const walked: string[] = [];
+  let name = '', guid: string = G.test;
+  for (;;) {
+    const r = await target.process(getNextRequest({ name, guid, bufferSize: 64 }), 65536);
+    const m = decodeMmMessage(r.reply!);
+    if (m.kind !== 'variable' || m.payload.kind !== 'variable-name' || m.returnStatus !== S.SUCCESS) break;
+    name = nameKey(m.payload.name); guid = m.payload.guid;
+    walked.push(name);
+  }
+  assert.deepEqual(walked, ['Boot0000', 'PK', 'SetupMode', 'SignatureSupport', 'SecureBootEnable', 'SecureBoot', 'CustomMode', 'VendorKeysNv', 'VendorKeys']);
+  // Once the guest has spoken, a reset is a reset: QEMU's second init leaves SecureBootEnable in place.
+  await target.reset();
+  assert.deepEqual(svc.variables().map((v) => nameKey(v.name)), ['Boot0000', 'PK', 'SecureBootEnable', 'SetupMode', 'SignatureSupport', 'SecureBoot', 'CustomMode', 'VendorKeysNv', 'VendorKeys']);
 });
