@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { G, type Rec, type AuthWrite } from './qemu-list-model.js';
+import { G, ST, type Rec, type AuthWrite } from './qemu-list-model.js';
 import { Pair, makePool, loadedRec, pkRec, type Op, type Pool } from './list-driver.js';
 import { sha256List } from './qemu-list-model.js';
 
@@ -78,18 +78,22 @@ function randomStore(r: Rng, pool: Pool): Rec[] {
 
 function randomOp(r: Rng, pair: Pair, signedBudget: { left: number }): Op {
   const x = r.int(100);
-  if (x < 26) {
+  if (x < 22) {
     const data = Uint8Array.from({ length: 1 + r.int(2) }, () => r.int(3));
     return { k: 'plain', guid: r.chance(0.85) ? G.test : G.other, name: r.pick(PLAIN_NAMES), attrs: r.pick(PLAIN_ATTRS), data };
   }
-  if (x < 36) return { k: 'plain', guid: r.chance(0.9) ? G.test : G.other, name: r.pick([...PLAIN_NAMES, 'Priv']), attrs: r.pick([0, 7, 0x27]), data: new Uint8Array(0) };
-  if (x < 58) {
+  if (x < 32) {
+    // DataSize 0: a delete (of an authenticated variable: refused, deviation #4).
+    const [guid, name] = r.chance(0.25) ? r.pick(KEYDBS) : [r.chance(0.9) ? G.test : G.other, r.pick([...PLAIN_NAMES, 'Priv'])];
+    return { k: 'plain', guid, name, attrs: r.pick([0, 7, 0x27]), data: new Uint8Array(0) };
+  }
+  if (x < 56) {
     const [guid, name] = r.pick(KEYDBS);
     const append = name === 'PK' ? r.chance(0.15) : r.chance(0.5);
-    const lists = r.chance(0.12) ? [] : name === 'PK' ? [[r.int(5)]] : Array.from({ length: 1 + r.int(2) }, () => Array.from({ length: 1 + r.int(2) }, () => r.int(5)));
+    const lists = r.chance(0.12) ? [] : name === 'PK' ? [[r.int(5)]] : Array.from({ length: 1 + r.int(2) }, () => Array.from({ length: 1 + r.int(2) }, () => r.int(4)));
     return { k: 'auth', w: { guid, name, append, time: 1 + r.int(6), lists } };
   }
-  if (x < 66) {
+  if (x < 67) {
     const data = r.chance(0.1) ? new Uint8Array(0) : Uint8Array.of(r.chance(0.7) ? 1 : 0);
     return { k: 'plain', guid: G.customMode, name: 'CustomMode', attrs: 3, data };
   }
@@ -100,8 +104,11 @@ function randomOp(r: Rng, pair: Pair, signedBudget: { left: number }): Op {
     signedBudget.left--;
     return { k: 'auth', w: r.chance(0.7) ? r.pick(PRIVATE) : r.pick(KEK_SIGNED) };
   }
-  if (x < 82) return { k: 'reset' };
-  if (x < 85) return { k: 'ebs' };
+  if (x < 79) return { k: 'reset' };
+  if (x < 81) return { k: 'ebs' };
+  if (x < 84) return { k: 'endOfDxe' };
+  if (x < 86) return { k: 'lock', guid: G.test, name: r.pick([...PLAIN_NAMES, 'Priv']) };
+  if (x < 88) return { k: 'lock', guid: G.security, name: 'db' };
   // GetNext with a caller buffer around the size of the next name (BUFFER_TOO_SMALL or not).
   const known = pair.model.list;
   const cur = r.chance(0.15) || known.length === 0 ? { name: '', guid: G.test as string } : r.chance(0.1) ? { name: 'Nope', guid: G.test as string } : r.pick(known);
@@ -115,10 +122,15 @@ test(`${SEQUENCES} seeded random sequences: QEMU's list discipline, step by step
   // Verified signatures are the expensive part (~2 ms each): a budget over the whole run.
   const signedBudget = { left: 400 };
   let steps = 0;
+  const statuses = new Map<string, number>();
+  const seen = { pkInits: 0, duplicateAppends: 0, shadowedEmpty: 0 };
   for (let seed = 1; seed <= SEQUENCES; seed++) {
     const r = prng(seed * 2654435761);
     const loaded = randomStore(r, pool);
-    const pair = await Pair.start(pool, loaded, r.chance(0.5));
+    // One sequence in five runs with a store just big enough for a few more variables.
+    const tight = r.chance(0.2);
+    const size = tight ? loaded.reduce((n, x) => n + 96 + x.name.length * 2 + 2 + x.data.length, 807) + 80 + r.int(400) : undefined;
+    const pair = await Pair.start(pool, loaded, r.chance(0.5), undefined, size);
     const at = (what: string, ops: readonly Op[]): string => `seed ${seed}, store [${loaded.map((x) => x.name).join(', ')}], ops ${JSON.stringify(ops, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v))}: ${what}`;
     const ops: Op[] = [];
     const first = await pair.compare();
@@ -130,9 +142,22 @@ test(`${SEQUENCES} seeded random sequences: QEMU's list discipline, step by step
       const diff = (await pair.step(op)) ?? (await pair.compare());
       if (diff) assert.fail(at(diff, ops));
       steps++;
+      if (pair.lastStatus !== undefined) {
+        const key = `${op.k} ${pair.lastStatus.toString(16)}`;
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      }
     }
+    for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] += pair.model.seen[k];
   }
   assert.ok(steps >= SEQUENCES * 2);
+  if (process.env.LIST_MIX) console.log([...statuses].sort().join('\n'), seen);
+  // The mix reaches every check stage and the rules it is about, many times over.
+  const S = (n: bigint): string => n.toString(16);
+  const expectAtLeast = (key: string, n: number): void => assert.ok((statuses.get(key) ?? 0) >= n, `${key}: ${statuses.get(key) ?? 0} times`);
+  for (const st of [ST.SUCCESS, ST.INVALID_PARAMETER, ST.UNSUPPORTED, ST.ACCESS_DENIED, ST.WRITE_PROTECTED, ST.OUT_OF_RESOURCES, ST.SECURITY_VIOLATION]) expectAtLeast(`plain ${S(st)}`, 20);
+  for (const st of [ST.SUCCESS, ST.SECURITY_VIOLATION, ST.OUT_OF_RESOURCES]) expectAtLeast(`auth ${S(st)}`, 20);
+  for (const st of [ST.SUCCESS, ST.BUFFER_TOO_SMALL, ST.NOT_FOUND, ST.INVALID_PARAMETER]) expectAtLeast(`next ${S(st)}`, 20);
+  assert.ok(seen.pkInits >= 60 && seen.duplicateAppends >= 30 && seen.shadowedEmpty >= 20, JSON.stringify(seen));
 });
 
 test('the generator reaches what it is meant to: PK writes with auth init, all-duplicate appends, empty records, BUFFER_TOO_SMALL', async () => {
@@ -146,13 +171,22 @@ test('the generator reaches what it is meant to: PK writes with auth init, all-d
     { k: 'auth', w: { guid: G.security, name: 'db', append: true, time: 3, lists: [[2]] } },
     { k: 'auth', w: { guid: G.global, name: 'PK', append: false, time: 2, lists: [[0]] } },
     { k: 'next', name: 'PK', guid: G.global, capacity: 6 },
+    // The PK write's auth init set CustomMode back to 0.
+    { k: 'plain', guid: G.customMode, name: 'CustomMode', attrs: 3, data: Uint8Array.of(1) },
     { k: 'auth', w: { guid: G.global, name: 'PK', append: false, time: 3, lists: [] } },
+    { k: 'lock', guid: G.security, name: 'db' },
+    { k: 'endOfDxe' },
+    { k: 'auth', w: { guid: G.security, name: 'db', append: true, time: 4, lists: [[3]] } },
     { k: 'reset' },
   ];
+  const statuses: (bigint | undefined)[] = [];
   for (const op of ops) {
     const diff = (await pair.step(op)) ?? (await pair.compare());
     assert.equal(diff, undefined, JSON.stringify(op));
+    statuses.push(pair.lastStatus);
   }
+  // Spelled out: BUFFER_TOO_SMALL for SetupMode after PK (6 < 20 bytes), the locked db after EndOfDxe.
+  assert.deepEqual(statuses, [ST.SUCCESS, ST.SUCCESS, ST.SUCCESS, ST.SUCCESS, ST.SUCCESS, ST.BUFFER_TOO_SMALL, ST.SUCCESS, ST.SUCCESS, ST.SUCCESS, undefined, ST.WRITE_PROTECTED, undefined]);
   // The all-duplicate db append moved db behind A; the PK write put the auth variables behind PK.
   const names = pair.model.list.map((x) => x.name);
   assert.deepEqual(names.slice(0, 2), ['A', 'KEK']);

@@ -7,7 +7,7 @@
  */
 import { VariableService } from '../../src/service/variable-service.js';
 import { makeVariable, type Variable } from '../../src/store/variable.js';
-import { setVariableRequest, getNextRequest, eventRequest } from '../../src/client/requests.js';
+import { setVariableRequest, getNextRequest, eventRequest, lockVariableRequest } from '../../src/client/requests.js';
 import { encodeAuthentication2, signVariable } from '../../src/auth/sign.js';
 import { makeIdentity, type TestIdentity } from '../helpers/keys.js';
 import { G, ST, QemuListModel, type Rec, type AuthWrite, efiTime, sha256List, x509List, ucs2, keyDb } from './qemu-list-model.js';
@@ -17,6 +17,8 @@ export type Op =
   | { k: 'auth'; w: AuthWrite }
   | { k: 'reset' }
   | { k: 'ebs' }
+  | { k: 'endOfDxe' }
+  | { k: 'lock'; guid: string; name: string }
   | { k: 'next'; name: string; guid: string; capacity: number };
 
 const MM = 24;
@@ -96,6 +98,9 @@ export function pkRec(pool: Pool, signer: string): Rec {
 }
 
 export class Pair {
+  /** The EFI status of the last request a step sent (undefined for reset and events). */
+  lastStatus: bigint | undefined;
+
   private constructor(readonly svc: VariableService, readonly model: QemuListModel, private readonly pool: Pool) {}
 
   /**
@@ -103,10 +108,10 @@ export class Pair {
    * the auth init once. We: create() (load + that reset), and, when
    * `vmmReset`, the VMM's own reset at machine start (a pcap's leading record).
    */
-  static async start(pool: Pool, loaded: readonly Rec[], vmmReset: boolean, variables?: Variable[]): Promise<Pair> {
-    const svc = await VariableService.create({ variables: variables ?? loaded.map(toVariable) });
+  static async start(pool: Pool, loaded: readonly Rec[], vmmReset: boolean, variables?: Variable[], size?: number): Promise<Pair> {
+    const svc = await VariableService.create({ variables: variables ?? loaded.map(toVariable), ...(size ? { options: { size } } : {}) });
     if (vmmReset) await svc.reset();
-    const model = new QemuListModel(loaded);
+    const model = new QemuListModel(loaded, size);
     model.reset();
     return new Pair(svc, model, pool);
   }
@@ -120,6 +125,7 @@ export class Pair {
 
   /** Run one operation on both; returns a description of the first difference, or undefined. */
   async step(op: Op): Promise<string | undefined> {
+    this.lastStatus = undefined;
     switch (op.k) {
       case 'reset':
         await this.svc.reset();
@@ -129,8 +135,17 @@ export class Pair {
         await this.call(eventRequest('exitBootServices'));
         this.model.exitBootServices();
         return undefined;
+      case 'endOfDxe':
+        await this.call(eventRequest('endOfDxe'));
+        this.model.signalEndOfDxe();
+        return undefined;
+      case 'lock': {
+        const got = this.lastStatus = status(await this.call(lockVariableRequest({ name: op.name, guid: op.guid })));
+        const want = this.model.lock(op.guid, op.name);
+        return got === want ? undefined : `lock status 0x${got.toString(16)}, model 0x${want.toString(16)}`;
+      }
       case 'plain': {
-        const got = status(await this.call(setVariableRequest({ name: op.name, guid: op.guid, attributes: op.attrs, data: op.data })));
+        const got = this.lastStatus = status(await this.call(setVariableRequest({ name: op.name, guid: op.guid, attributes: op.attrs, data: op.data })));
         const want = this.model.setPlain(op.guid, op.name, op.attrs, op.data);
         return got === want ? undefined : `status 0x${got.toString(16)}, model 0x${want.toString(16)}`;
       }
@@ -141,14 +156,14 @@ export class Pair {
           ? encodeAuthentication2(efiTime(w.time), new Uint8Array(0), payload)
           : this.pool.signed.get(signedKey(w, payload));
         if (!data) throw new Error(`not pre-signed: ${signedKey(w, payload)}`);
-        const got = status(await this.call(setVariableRequest({ name: w.name, guid: w.guid, attributes: w.append ? 0x67 : 0x27, data })));
-        const want = this.model.setAuth(w, this.pkTrusts);
+        const got = this.lastStatus = status(await this.call(setVariableRequest({ name: w.name, guid: w.guid, attributes: w.append ? 0x67 : 0x27, data })));
+        const want = this.model.setAuth(w, this.pkTrusts, data.length);
         return got === want ? undefined : `status 0x${got.toString(16)}, model 0x${want.toString(16)}`;
       }
       case 'next': {
         const reply = await this.call(getNextRequest({ name: op.name, guid: op.guid, bufferSize: op.capacity }));
         const want = this.model.next(op.name, op.guid, op.capacity);
-        const got = status(reply);
+        const got = this.lastStatus = status(reply);
         if (got !== want.status) return `GetNext(${op.name}, ${op.capacity}) status 0x${got.toString(16)}, model 0x${want.status.toString(16)}`;
         if (got !== ST.SUCCESS && got !== ST.BUFFER_TOO_SMALL) return undefined;
         const size = Number(new DataView(reply.buffer, reply.byteOffset).getBigUint64(MM + 32, true));

@@ -12,8 +12,8 @@
  * last; after a PK write the auth initialisation rewrites its variables behind
  * it. A record without data is never found by name, but keeps its place.
  *
- * Where uefi-vars answers differently on purpose (docs/deviations.md #3, #4, #8,
- * #11, #12, #13), the model gives our documented answer; each is either a refusal
+ * Where uefi-vars answers differently on purpose (docs/deviations.md #3, #4, #5,
+ * #8, #11, #12, #13; docs/policy.md P8), the model gives our documented answer; each is either a refusal
  * (nothing moves) or a value rule, never an order rule.
  */
 
@@ -39,6 +39,7 @@ export const ST = {
   UNSUPPORTED: 0x8000000000000003n,
   BUFFER_TOO_SMALL: 0x8000000000000005n,
   WRITE_PROTECTED: 0x8000000000000008n,
+  OUT_OF_RESOURCES: 0x8000000000000009n,
   NOT_FOUND: 0x800000000000000En,
   ACCESS_DENIED: 0x800000000000000Fn,
   SECURITY_VIOLATION: 0x800000000000001An,
@@ -146,15 +147,27 @@ const SIGNATURE_SUPPORT = cat([G.sha256, G.sha384, G.sha512, G.rsa2048, G.x509].
 
 export interface NextAnswer { status: bigint; nameSize?: number; name?: string; guid?: string }
 
+/** sizeof(struct uefi_variable) on LP64 + NameSize + DataSize + digest (spec §3.8). */
+function cost(r: Rec | undefined): number {
+  return r ? 96 + r.name.length * 2 + 2 + r.data.length + (r.signer !== undefined ? 32 : 0) : 0;
+}
+
 export class QemuListModel {
   list: Rec[] = [];
   runtime = false;
-  /** Signer identities whose certificates the tests put into PK (as X.509 lists). */
-  pkSigners = new Map<string, Uint8Array>();
+  endOfDxe = false;
+  /** LOCK_VARIABLE policies (LOCK_NOW, exact name), as "guid/name". */
+  locks = new Set<string>();
+  /** What the run reached (the test asserts the mix covers the rules). */
+  readonly seen = { pkInits: 0, duplicateAppends: 0, shadowedEmpty: 0 };
 
   /** uefi_vars_json_load: records appended in file order, nothing checked. */
-  constructor(loaded: readonly Rec[] = []) {
+  constructor(loaded: readonly Rec[] = [], readonly maxStorage = 262144) {
     this.list = loaded.map((r) => ({ ...r }));
+  }
+
+  get used(): number {
+    return this.list.reduce((n, r) => n + cost(r), 0);
   }
 
   /** uefi_vars_find_variable: the first record of that name that has data. */
@@ -202,14 +215,28 @@ export class QemuListModel {
   /** uefi_vars_hard_reset: phase flags cleared, volatile records gone, auth init. */
   reset(): void {
     this.runtime = false;
+    this.endOfDxe = false;
+    this.locks.clear();
     this.list = this.list.filter((r) => (r.attrs & NV) !== 0);
     this.authInit();
   }
 
   exitBootServices(): void { this.runtime = true; }
+  signalEndOfDxe(): void { this.endOfDxe = true; }
+
+  /**
+   * uefi_vars_mm_lock_variable: a LOCK_NOW policy (spec §2.5.5). QEMU accepts it
+   * in every phase; after EndOfDxe we refuse it as edk2 does (docs/policy.md P8).
+   */
+  lock(guid: string, name: string): bigint {
+    if (this.endOfDxe) return ST.ACCESS_DENIED;
+    this.locks.add(`${guid}/${name}`);
+    return ST.SUCCESS;
+  }
 
   /** A SetVariable without TIME_BASED_AUTHENTICATED_WRITE_ACCESS (data empty = delete). */
   setPlain(guid: string, name: string, attrs: number, data: Uint8Array): bigint {
+    if (data.length > this.maxStorage) return ST.OUT_OF_RESOURCES;
     if (guid === G.global && READ_ONLY.has(name)) return ST.WRITE_PROTECTED; // deviation #3
     const old = this.find(guid, name);
     let fresh: Rec | undefined;
@@ -222,7 +249,8 @@ export class QemuListModel {
   }
 
   /** A time-based authenticated write (attributes 0x27, or 0x67 with `append`). */
-  setAuth(w: AuthWrite, trustedByPk: (signer: string) => boolean): bigint {
+  setAuth(w: AuthWrite, trustedByPk: (signer: string) => boolean, dataSize: number): bigint {
+    if (dataSize > this.maxStorage) return ST.OUT_OF_RESOURCES;
     if (w.guid === G.global && READ_ONLY.has(w.name)) return ST.WRITE_PROTECTED;
     const old = this.find(w.guid, w.name);
     const db = keyDb(w.guid, w.name);
@@ -266,15 +294,25 @@ export class QemuListModel {
     if (old && fresh && old.attrs !== fresh.attrs) return ST.INVALID_PARAMETER;
     const target = (fresh ?? old)!;
     const db = keyDb(target.guid, target.name);
+    // uefi_vars_policy_check: enforced from EndOfDxe on (spec §5.5).
+    if (this.endOfDxe && this.locks.has(`${target.guid}/${target.name}`)) return ST.WRITE_PROTECTED;
     if (db && target.attrs !== KEY_DB_ATTRS) return ST.INVALID_PARAMETER;
     if (append && old && fresh) {
       if (!db) return ST.UNSUPPORTED;
+      const before = fresh.data.length;
       fresh = mergeAppend(old, fresh); // deviation #13: edk2's duplicate filter
+      if (fresh.data.length === old.data.length && before > 0) this.seen.duplicateAppends++;
     }
+    // Storage (deviation #5: only a write that grows usage can exceed the limit).
+    const grow = cost(fresh) - cost(old);
+    if (grow > 0 && this.used + grow > this.maxStorage) return ST.OUT_OF_RESOURCES;
     // All checks passed: the new record (already at the tail in QEMU) stays, the old goes.
     this.unlink(old);
-    if (fresh) this.list.push(fresh);
-    if (fresh && db === 'PK') this.authInit();
+    if (fresh) {
+      if (!old && this.list.some((r) => r.guid === fresh!.guid && r.name === fresh!.name)) this.seen.shadowedEmpty++;
+      this.list.push(fresh);
+    }
+    if (fresh && db === 'PK') { this.seen.pkInits++; this.authInit(); }
     return ST.SUCCESS;
   }
 
