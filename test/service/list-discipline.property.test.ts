@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { G, ST, type Rec, type AuthWrite } from './qemu-list-model.js';
-import { Pair, makePool, loadedRec, pkRec, type Op, type Pool } from './list-driver.js';
-import { sha256List } from './qemu-list-model.js';
+import { Pair, makePool, addSigned, loadedRec, pkRec, type Op, type Pool } from './list-driver.js';
+import { sha256List, x509List } from './qemu-list-model.js';
 
 /** mulberry32: small, seedable, good enough to pick operations. */
 function prng(seed: number): { int(n: number): number; chance(p: number): boolean; pick<T>(a: readonly T[]): T } {
@@ -102,7 +102,7 @@ function randomOp(r: Rng, pair: Pair, signedBudget: { left: number }): Op {
   if (x < 72) return { k: 'auth', w: { guid: G.test, name: 'Priv', append: false, time: 1 + r.int(4), bytes: Uint8Array.of(1) } };
   if (x < 75 && signedBudget.left > 0) {
     signedBudget.left--;
-    return { k: 'auth', w: r.chance(0.7) ? r.pick(PRIVATE) : r.pick(KEK_SIGNED) };
+    return { k: 'auth', w: r.chance(0.65) ? r.pick(PRIVATE) : r.pick(KEK_SIGNED) };
   }
   if (x < 79) return { k: 'reset' };
   if (x < 81) return { k: 'ebs' };
@@ -119,6 +119,11 @@ const SEQUENCES = 10_000;
 
 test(`${SEQUENCES} seeded random sequences: QEMU's list discipline, step by step, against the model`, async () => {
   const pool = await makePool([...PRIVATE, ...KEK_SIGNED]);
+  // PK updates signed by the PK itself (user mode): the auth init runs again behind the new PK.
+  const pkList = x509List(pool.signers.get('PK')!.cert);
+  const pkUpdates: AuthWrite[] = [24, 25].map((time) => ({ guid: G.global, name: 'PK', append: false, time, bytes: pkList, signer: 'PK' }));
+  await addSigned(pool, pkUpdates);
+  KEK_SIGNED.push(...pkUpdates);
   // Verified signatures are the expensive part (~2 ms each): a budget over the whole run.
   const signedBudget = { left: 400 };
   let steps = 0;

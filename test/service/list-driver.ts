@@ -67,21 +67,25 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Sign more writes into an existing pool (writes whose payload needs the pool's certificates). */
+export async function addSigned(pool: Pool, writes: readonly AuthWrite[]): Promise<void> {
+  await Promise.all(writes.map(async (w) => {
+    const id = pool.signers.get(w.signer!)!;
+    const payload = payloadOf(w);
+    pool.signed.set(signedKey(w, payload), await signVariable({
+      name: w.name, guid: w.guid, attributes: w.append ? 0x67 : 0x27, time: efiTime(w.time), payload, signerCert: id.cert, signerKey: id.key,
+    }));
+  }));
+}
+
 export async function makePool(writes: readonly AuthWrite[]): Promise<Pool> {
   // Three RSA-2048 identities (key generation is the slow part): the PK, and two
   // private-variable signers, the second also the rogue KEK signer.
   const [pk, s1, s2] = await Promise.all(['List PK', 'List Signer 1', 'List Signer 2'].map((cn) => makeIdentity({ cn })));
   const signers = new Map<string, TestIdentity>([['PK', pk!], ['S1', s1!], ['S2', s2!], ['rogue', s2!]]);
-  const signed = new Map<string, Uint8Array>();
-  await Promise.all(writes.map(async (w) => {
-    const id = signers.get(w.signer!)!;
-    const payload = payloadOf(w);
-    const data = await signVariable({
-      name: w.name, guid: w.guid, attributes: w.append ? 0x67 : 0x27, time: efiTime(w.time), payload, signerCert: id.cert, signerKey: id.key,
-    });
-    signed.set(signedKey(w, payload), data);
-  }));
-  return { signers, signed };
+  const pool: Pool = { signers, signed: new Map() };
+  await addSigned(pool, writes);
+  return pool;
 }
 
 /** A loaded record as both sides see it. */
@@ -116,11 +120,10 @@ export class Pair {
     return new Pair(svc, model, pool);
   }
 
-  /** Does PK hold this signer's certificate (spec §4.3: PK and KEK verify against PK)? */
-  private pkTrusts = (signer: string): boolean => {
-    const pk = this.model.find(G.global, 'PK');
+  /** Is this trust list exactly the signer's certificate (spec §4.3)? */
+  private certifies = (signer: string, list: Uint8Array | undefined): boolean => {
     const id = this.pool.signers.get(signer);
-    return pk !== undefined && id !== undefined && hex(pk.data) === hex(x509List(id.cert));
+    return list !== undefined && id !== undefined && sameBytes(list, x509List(id.cert));
   };
 
   /** Run one operation on both; returns a description of the first difference, or undefined. */
@@ -157,7 +160,7 @@ export class Pair {
           : this.pool.signed.get(signedKey(w, payload));
         if (!data) throw new Error(`not pre-signed: ${signedKey(w, payload)}`);
         const got = this.lastStatus = status(await this.call(setVariableRequest({ name: w.name, guid: w.guid, attributes: w.append ? 0x67 : 0x27, data })));
-        const want = this.model.setAuth(w, this.pkTrusts, data.length);
+        const want = this.model.setAuth(w, this.certifies, data.length);
         return got === want ? undefined : `status 0x${got.toString(16)}, model 0x${want.toString(16)}`;
       }
       case 'next': {

@@ -249,7 +249,11 @@ export class QemuListModel {
   }
 
   /** A time-based authenticated write (attributes 0x27, or 0x67 with `append`). */
-  setAuth(w: AuthWrite, trustedByPk: (signer: string) => boolean, dataSize: number): bigint {
+  /**
+   * `certifies(signer, list)`: does this signature list hold the signer's certificate
+   * (the tests' stand-in for the PKCS#7 check against that trust list)?
+   */
+  setAuth(w: AuthWrite, certifies: (signer: string, list: Uint8Array | undefined) => boolean, dataSize: number): bigint {
     if (dataSize > this.maxStorage) return ST.OUT_OF_RESOURCES;
     if (w.guid === G.global && READ_ONLY.has(w.name)) return ST.WRITE_PROTECTED;
     const old = this.find(w.guid, w.name);
@@ -261,8 +265,11 @@ export class QemuListModel {
       const setup = this.flag(G.global, 'SetupMode');
       if (!custom && !(setup && db !== 'PK')) {
         if (w.signer === undefined) return ST.SECURITY_VIOLATION;
-        // PK and KEK are checked against PK; the tests sign db/dbx only in setup/custom mode.
-        if (db === 'db' || db === 'dbx' || !trustedByPk(w.signer)) return ST.SECURITY_VIOLATION;
+        // PK and KEK verify against PK, or a PK enrolled in setup mode against its own
+        // payload (self-signed); the tests sign db/dbx only in setup/custom mode.
+        const pk = this.find(G.global, 'PK');
+        const anchors = db === 'PK' && !pk && setup ? payload : pk?.data;
+        if (db === 'db' || db === 'dbx' || !certifies(w.signer, anchors)) return ST.SECURITY_VIOLATION;
       }
     } else if (w.signer === undefined) {
       return ST.SECURITY_VIOLATION; // deviation #8: no PKCS#7 at all
