@@ -2,7 +2,7 @@ import { writeGuid } from '../wire/guid.js';
 import { checkName, qemuAcceptsName } from '../wire/ucs2.js';
 import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
 import { isAccessible } from '../store/access.js';
-import { variableKey, keyAt, type Variable } from '../store/variable.js';
+import { keyAt } from '../store/variable.js';
 import { EfiStatus } from '../wire/status.js';
 import type { Message } from './message.js';
 import { type Outcome, ok, fail, HEADER_ONLY } from './outcome.js';
@@ -50,8 +50,7 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
     key = keyAt(m.bytes, GetNext.guid, m.bytes, GetNext.name, nameSize);
     if (!s.store.getByKey(key)) return fail('current-not-found');
   }
-  let next: Variable | undefined = s.store.nextAfter(key);
-  while (next && !isAccessible(next.attributes, runtime)) next = s.store.nextAfter(variableKey(next.guid, next.name));
+  const next = s.store.nextAfter(key, (v) => isAccessible(v.attributes, runtime));
   if (!next) return fail('end-of-list');
   const L = GetNext.name + next.name.length;
   if (!fitsBuffer(s, L)) return fail('reply-exceeds-buffer');

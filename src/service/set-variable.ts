@@ -112,10 +112,14 @@ function applyWrite(
   if ((attributes & Attr.AP) && old && next) {
     // APPEND_WRITE: key databases get edk2's duplicate filtering (issue 3; QEMU's
     // lossy rebuild is not reproduced); anything else is refused as QEMU does.
+    // The merge goes into the new record, which commits like any write (spec
+    // §2.5.3 steps 9, 11; QEMU append_write into new_var): even when every entry
+    // was a duplicate the variable moves to the end, its value unchanged and its
+    // timestamp the later one (UEFI 2.10 §8.2 SetVariable: an APPEND of no new
+    // data changes no value, "the timestamp ... may be updated").
     if (!sbVar) return fail('append-unsupported');
     deviation ??= 'append-filter';
     const extra = filterAppend(old.data, next.data);
-    if (extra.length === 0) return ok(HEADER_ONLY, deviation); // all duplicates: success, nothing changes
     next = makeVariable({ guid, name, attributes: next.attributes, data: concatBytes([old.data, extra]), time: next.time, digest: next.digest });
   }
 

@@ -6,7 +6,7 @@ import { POLICY_HEADER_SIZE } from '../wire/variable-messages.js';
 import { DeviceStatus, EfiStatus } from '../wire/status.js';
 import { Attr } from '../wire/attributes.js';
 import { VariableStore } from '../store/store.js';
-import { type Variable, variableKey } from '../store/variable.js';
+import type { Variable } from '../store/variable.js';
 import { phaseOf, type Phase, type PhaseFlags } from '../store/access.js';
 import { initializeAuthVariables } from '../auth/init.js';
 import type { SecureBootState } from '../auth/secure-boot.js';
@@ -52,6 +52,17 @@ export class VariableService implements MmHandler {
   private readonly state: ServiceState;
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  /**
+   * True from the machine-start reset of create() until a request or a host
+   * write arrives. QEMU loads the store at realize and runs its auth
+   * initialisation only at the machine reset that follows (spec §1.7: "also run
+   * once at machine start"); resets a VMM sends before the guest's first request
+   * (UefiVarsDevice.hardReset at machine start, a capture's leading reset record,
+   * or both) are that same reset, which create() already stood for. Running the
+   * auth initialisation again would move SetupMode and SignatureSupport behind
+   * the SecureBootEnable the first run created (spec §3.6, §4.5 step 3).
+   */
+  private atMachineStart = false;
 
   private constructor(init: ServiceInit) {
     const options = resolveOptions(init.options);
@@ -71,6 +82,7 @@ export class VariableService implements MmHandler {
   static async create(init: ServiceInit = {}): Promise<VariableService> {
     const svc = new VariableService(init);
     await svc.reset();
+    svc.atMachineStart = true;
     return svc;
   }
 
@@ -108,6 +120,7 @@ export class VariableService implements MmHandler {
    */
   reset(): Promise<void> {
     return this.serial(async () => {
+      if (this.atMachineStart) return; // the machine-start reset create() ran (above)
       const s = this.state;
       s.flags = { endOfDxe: false, readyToBoot: false, exitBootServices: false };
       s.store.retain((v) => (v.attributes & Attr.NV) !== 0);
@@ -123,13 +136,12 @@ export class VariableService implements MmHandler {
    * not durability. Never reachable from the guest.
    */
   hostSetVariable(v: Variable | { guid: string; name: Uint8Array; delete: true }): Promise<HostWriteResult> {
+    this.atMachineStart = false;
     return this.serial(async (): Promise<HostWriteResult> => {
       const s = this.state;
       // The quota is checked here, in the queue, so no guest write can land between check and act (spec §3.8).
       if (!('delete' in v)) {
-        const key = variableKey(v.guid, v.name);
-        let old: Variable | undefined; // data-less records too: put() replaces them as well
-        for (const x of s.store) if (variableKey(x.guid, x.name) === key) { old = x; break; }
+        const old = s.store.get(v.guid, v.name); // what put() replaces (a data-less record stays, spec §3.6)
         const used = s.store.usedStorage - (old ? variableCost(old) : 0) + variableCost(v);
         if (used > s.options.size) return { ok: false, reason: 'out-of-storage', needed: used };
       }
@@ -159,6 +171,7 @@ export class VariableService implements MmHandler {
    * signature checks), a promise otherwise. Same ordering as `process`.
    */
   processNow(request: Uint8Array, bufferSize = DEFAULT_BUFFER_SIZE): MmResult | Promise<MmResult> {
+    this.atMachineStart = false;
     // The one copy of guest-controlled bytes: everything below parses this copy only.
     const copy = copyBytes(request);
     if (this.pending === 0) {
