@@ -243,7 +243,11 @@ export class QemuListModel {
     if (data.length > 0) {
       fresh = { guid, name, attrs: attrs & ~AP, data, time: 0 };
     } else if (old && (old.attrs & AT)) {
-      return ST.SECURITY_VIOLATION; // deviation #4: an AT variable needs a signed delete
+      // deviation #4: an AT variable needs a signed delete; for a key database edk2 first
+      // wants NV and TIME_BASED in the attributes (ProcessVarWithPk/Kek: EFI_INVALID_PARAMETER).
+      const keyDatabase = keyDb(guid, name) !== undefined || (guid === G.security && (name === 'dbt' || name === 'dbr'));
+      if (keyDatabase && (attrs & (NV | AT)) !== (NV | AT)) return ST.INVALID_PARAMETER;
+      return ST.SECURITY_VIOLATION;
     }
     return this.commit(old, fresh, (attrs & AP) !== 0);
   }
