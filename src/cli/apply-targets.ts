@@ -1,0 +1,106 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadStoreFile, saveStoreFile, StoreFileError } from '../persist/store-file.js';
+import { assertStoreFree, StoreInUseError } from '../persist/store-lock.js';
+import { OwnershipLostError, PgStore, PgStoreError } from '../persist/postgres.js';
+import { VM_ID_PATTERN } from '../daemon/frames.js';
+import { redactUrl } from '../persist/postgres.js';
+import { applyToVariables, type PreparedUpdate, type StoreVerdict } from './apply-store.js';
+import { UsageError, type DeviceOptions } from './args.js';
+
+/**
+ * The stores `uefi-vars apply` writes: store files, every `DIR/<vm>.json` of a
+ * state directory, and VMs in PostgreSQL. Each `run` reports one verdict and
+ * writes the store back (atomically) only when the verdict is `applied`.
+ */
+export interface ApplyTarget {
+  shown: string;
+  run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict>;
+}
+
+const fail = (reason: string): StoreVerdict => ({ outcome: 'error', reason });
+
+class FileTarget implements ApplyTarget {
+  constructor(readonly shown: string) {}
+
+  async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
+    const path = this.shown;
+    try {
+      // A daemon serving this store would write its own copy back over ours.
+      await assertStoreFree(path);
+      const loaded = await loadStoreFile(path);
+      if (loaded.readOnly) return fail('an efivarfs directory is read-only here');
+      const v = await applyToVariables(loaded.variables, u, dev);
+      if (v.outcome === 'applied' && !dryRun) {
+        await saveStoreFile(path, loaded.format, v.variables!, loaded.layout, { gzip: loaded.gzip ?? false });
+      }
+      delete v.variables;
+      return v;
+    } catch (e) {
+      if (e instanceof StoreFileError) return fail(e.detail);
+      if (e instanceof StoreInUseError) return fail(e.message.slice(path.length + 2));
+      return fail((e as Error).message);
+    }
+  }
+}
+
+/**
+ * A VM in PostgreSQL. The check runs on a read that takes nothing over; only a
+ * VM the update changes is claimed (epoch + 1, as an API write claims it), the
+ * update re-run on what the claim read, and saved under the new epoch: a
+ * daemon that served the VM can no longer save it (its next write is refused,
+ * ownership-lost) and re-reads it at its next HELLO, so no write is lost or
+ * mixed with ours. A claim taken by someone else before our save refuses it.
+ */
+class PgVmTarget implements ApplyTarget {
+  constructor(readonly shown: string, private readonly db: PgStore, private readonly vm: string) {}
+
+  async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
+    try {
+      const seen = await this.db.peek(this.vm);
+      if (!seen) return fail('no such VM');
+      const first = await applyToVariables(seen, u, dev);
+      if (first.outcome !== 'applied' || dryRun) { delete first.variables; return first; }
+      const { variables, backend } = await this.db.claim(this.vm);
+      const v = await applyToVariables(variables, u, dev);
+      if (v.outcome === 'applied') await backend.save(v.variables!);
+      delete v.variables;
+      return v;
+    } catch (e) {
+      if (e instanceof OwnershipLostError) return fail('taken over by another host during the update; not written');
+      if (e instanceof PgStoreError) return fail(e.message);
+      return fail((e as Error).message);
+    }
+  }
+}
+
+export interface Targets { targets: ApplyTarget[]; close(): Promise<void> }
+
+/** STORE arguments (files, `postgresql://…/DB#VM`, `…#*`) and `--state-dir DIR` to targets, in order. */
+export async function expandTargets(args: readonly string[], stateDirs: readonly string[], jobs: number): Promise<Targets> {
+  const targets: ApplyTarget[] = [];
+  const dbs = new Map<string, PgStore>();
+  const close = async (): Promise<void> => { await Promise.all([...dbs.values()].map((d) => d.close().catch(() => undefined))); };
+  try {
+    for (const a of args) {
+      if (!/^postgres(ql)?:\/\//i.test(a)) { targets.push(new FileTarget(a)); continue; }
+      const hash = a.lastIndexOf('#');
+      const url = hash < 0 ? a : a.slice(0, hash);
+      const vm = hash < 0 ? '' : a.slice(hash + 1);
+      if (vm !== '*' && !VM_ID_PATTERN.test(vm)) throw new UsageError(`${redactUrl(url)}: name the VM after a '#' (…/DB#VM, or #* for every VM)`);
+      let db = dbs.get(url);
+      if (!db) { db = await PgStore.open({ url, owner: 'uefi-vars apply', maxConnections: Math.max(1, Math.min(jobs, 8)) }); dbs.set(url, db); }
+      const vms = vm === '*' ? (await db.list()).map((r) => r.vmId) : [vm];
+      for (const id of vms) targets.push(new PgVmTarget(`${redactUrl(url)}#${id}`, db, id));
+    }
+    for (const dir of stateDirs) {
+      let names: string[];
+      try { names = await readdir(dir); } catch (e) { throw new UsageError(`${dir}: cannot read the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) targets.push(new FileTarget(join(dir, f)));
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { targets, close };
+}
