@@ -61,10 +61,14 @@ function find(vars: readonly Variable[], u: UpdateTarget): Variable | undefined 
  * value the service will store: on APPEND_WRITE the old value plus the entries
  * edk2's duplicate filter keeps (spec §4.7, auth/siglist-rules.ts).
  */
-function growth(old: Variable | undefined, u: PreparedUpdate): number {
+function growth(old: Variable | undefined, u: PreparedUpdate, remaining: number): number {
   const name = targetName(u.target);
   let data = u.payload;
   if (old && (u.target.attributes & Attr.AP)) {
+    // Appending everything is the most it can need: when even that fits, the exact
+    // figure (the duplicate filter over both databases) is not worth computing.
+    const most = u.payload.length;
+    if (most <= remaining) return most;
     const extra = filterAppend(old.data, u.payload);
     data = extra.length ? concatBytes([old.data, extra]) : old.data;
   }
@@ -84,7 +88,7 @@ export async function applyToVariables(variables: readonly Variable[], u: Prepar
     return { outcome: 'error', reason: `QueryVariableInfo failed (${q.reply ? statusName(replyStatus(q.reply)) : 'device error'})` };
   }
   const remaining = u64(q.reply, MM_HEADER_SIZE + Qvi.remaining);
-  const needed = growth(old, u);
+  const needed = growth(old, u, remaining);
   if (needed > 0 && needed > remaining) {
     return { outcome: 'would-not-fit', status: statusName(EfiStatus.OUT_OF_RESOURCES), reason: `needs ${needed} more bytes, ${remaining} remain`, remaining, needed };
   }
@@ -99,5 +103,6 @@ export async function applyToVariables(variables: readonly Variable[], u: Prepar
   const now = find(svc.variables(), u.target);
   const same = old && now && old.attributes === now.attributes && bytesEqual(old.data, now.data) && bytesEqual(old.time, now.time);
   if (same) return { outcome: 'already-present', status: name, remaining, needed: 0 };
-  return { outcome: 'applied', status: name, remaining, needed, variables: svc.nonVolatileVariables() };
+  const used = (now ? variableCost(now) : 0) - (old ? variableCost(old) : 0);
+  return { outcome: 'applied', status: name, remaining, needed: used, variables: svc.nonVolatileVariables() };
 }

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fsyncDir } from '../persist/atomic-file.js';
 import { loadStoreFile, saveStoreFile, StoreFileError } from '../persist/store-file.js';
 import { assertStoreFree, StoreInUseError } from '../persist/store-lock.js';
 import { OwnershipLostError, PgStore, PgStoreError } from '../persist/postgres.js';
@@ -20,8 +21,34 @@ export interface ApplyTarget {
 
 const fail = (reason: string): StoreVerdict => ({ outcome: 'error', reason });
 
+/**
+ * Group commit of directory fsyncs: a store renamed into place is durable once its
+ * directory has been fsynced by a call that started after the rename. Waiters that
+ * arrive while one runs share the next one, so N stores in a directory cost far
+ * fewer than N directory fsyncs, and none is reported before it is durable.
+ */
+export class DirSyncer {
+  private readonly dirs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+
+  sync(dir: string): Promise<void> {
+    let s = this.dirs.get(dir);
+    if (!s) { s = {}; this.dirs.set(dir, s); }
+    const st = s;
+    const start = (): Promise<void> => {
+      const p = fsyncDir(dir).finally(() => { if (st.running === p) delete st.running; });
+      st.running = p;
+      return p;
+    };
+    if (!st.running) return start();
+    if (!st.next) {
+      st.next = st.running.catch(() => undefined).then(() => { delete st.next; return start(); });
+    }
+    return st.next;
+  }
+}
+
 class FileTarget implements ApplyTarget {
-  constructor(readonly shown: string) {}
+  constructor(readonly shown: string, private readonly dirs: DirSyncer) {}
 
   async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
     const path = this.shown;
@@ -32,7 +59,8 @@ class FileTarget implements ApplyTarget {
       if (loaded.readOnly) return fail('an efivarfs directory is read-only here');
       const v = await applyToVariables(loaded.variables, u, dev);
       if (v.outcome === 'applied' && !dryRun) {
-        await saveStoreFile(path, loaded.format, v.variables!, loaded.layout, { gzip: loaded.gzip ?? false });
+        await saveStoreFile(path, loaded.format, v.variables!, loaded.layout, { gzip: loaded.gzip ?? false, syncDir: false });
+        await this.dirs.sync(dirname(path));
       }
       delete v.variables;
       return v;
@@ -79,11 +107,12 @@ export interface Targets { targets: ApplyTarget[]; close(): Promise<void> }
 /** STORE arguments (files, `postgresql://…/DB#VM`, `…#*`) and `--state-dir DIR` to targets, in order. */
 export async function expandTargets(args: readonly string[], stateDirs: readonly string[], jobs: number): Promise<Targets> {
   const targets: ApplyTarget[] = [];
+  const dirs = new DirSyncer();
   const dbs = new Map<string, PgStore>();
   const close = async (): Promise<void> => { await Promise.all([...dbs.values()].map((d) => d.close().catch(() => undefined))); };
   try {
     for (const a of args) {
-      if (!/^postgres(ql)?:\/\//i.test(a)) { targets.push(new FileTarget(a)); continue; }
+      if (!/^postgres(ql)?:\/\//i.test(a)) { targets.push(new FileTarget(a, dirs)); continue; }
       const hash = a.lastIndexOf('#');
       const url = hash < 0 ? a : a.slice(0, hash);
       const vm = hash < 0 ? '' : a.slice(hash + 1);
@@ -96,7 +125,7 @@ export async function expandTargets(args: readonly string[], stateDirs: readonly
     for (const dir of stateDirs) {
       let names: string[];
       try { names = await readdir(dir); } catch (e) { throw new UsageError(`${dir}: cannot read the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
-      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) targets.push(new FileTarget(join(dir, f)));
+      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) targets.push(new FileTarget(join(dir, f), dirs));
     }
   } catch (e) {
     await close();
