@@ -16,7 +16,29 @@ import { UsageError, type DeviceOptions } from './args.js';
  */
 export interface ApplyTarget {
   shown: string;
-  run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict>;
+  /**
+   * Check the store and start its write. Resolves once the check is done (and a
+   * write slot taken); `done` resolves with the verdict once the store is durable.
+   */
+  start(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean, writes: Semaphore): Promise<{ done: Promise<StoreVerdict> }>;
+}
+
+/** At most `n` holders at once; waiters are served in order. */
+export class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) { this.free = n; }
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next(); else this.free++;
+    };
+  }
 }
 
 const fail = (reason: string): StoreVerdict => ({ outcome: 'error', reason });
@@ -50,24 +72,38 @@ export class DirSyncer {
 class FileTarget implements ApplyTarget {
   constructor(readonly shown: string, private readonly dirs: DirSyncer) {}
 
-  async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
+  async start(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean, writes: Semaphore): Promise<{ done: Promise<StoreVerdict> }> {
     const path = this.shown;
+    const failed = (e: unknown): StoreVerdict => {
+      if (e instanceof StoreFileError) return fail(e.detail);
+      if (e instanceof StoreInUseError) return fail(e.message.slice(path.length + 2));
+      return fail((e as Error).message);
+    };
     try {
       // A daemon serving this store would write its own copy back over ours.
       await assertStoreFree(path);
       const loaded = await loadStoreFile(path);
-      if (loaded.readOnly) return fail('an efivarfs directory is read-only here');
+      if (loaded.readOnly) return { done: Promise.resolve(fail('an efivarfs directory is read-only here')) };
       const v = await applyToVariables(loaded.variables, u, dev);
-      if (v.outcome === 'applied' && !dryRun) {
-        await saveStoreFile(path, loaded.format, v.variables!, loaded.layout, { gzip: loaded.gzip ?? false, syncDir: false });
-        await this.dirs.sync(dirname(path));
-      }
+      const variables = v.variables;
       delete v.variables;
-      return v;
+      if (v.outcome !== 'applied' || dryRun) return { done: Promise.resolve(v) };
+      // The write goes on while the next store is checked; the verdict waits for it.
+      const release = await writes.acquire();
+      const done = (async (): Promise<StoreVerdict> => {
+        try {
+          await saveStoreFile(path, loaded.format, variables!, loaded.layout, { gzip: loaded.gzip ?? false, syncDir: false });
+          await this.dirs.sync(dirname(path));
+          return v;
+        } catch (e) {
+          return failed(e);
+        } finally {
+          release();
+        }
+      })();
+      return { done };
     } catch (e) {
-      if (e instanceof StoreFileError) return fail(e.detail);
-      if (e instanceof StoreInUseError) return fail(e.message.slice(path.length + 2));
-      return fail((e as Error).message);
+      return { done: Promise.resolve(failed(e)) };
     }
   }
 }
@@ -83,7 +119,11 @@ class FileTarget implements ApplyTarget {
 class PgVmTarget implements ApplyTarget {
   constructor(readonly shown: string, private readonly db: PgStore, private readonly vm: string) {}
 
-  async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
+  async start(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<{ done: Promise<StoreVerdict> }> {
+    return { done: Promise.resolve(await this.run(u, dev, dryRun)) };
+  }
+
+  private async run(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean): Promise<StoreVerdict> {
     try {
       const seen = await this.db.peek(this.vm);
       if (!seen) return fail('no such VM');

@@ -6,7 +6,7 @@ import { parseAuth2 } from '../auth/descriptor.js';
 import { deviceOptions } from './args.js';
 import { type CommandSpec, type OptionSpec, parseCommand, intValue, UsageError } from './command.js';
 import { prepareUpdate, type Outcome, type StoreVerdict } from './apply-store.js';
-import { expandTargets, type ApplyTarget } from './apply-targets.js';
+import { expandTargets, Semaphore, type ApplyTarget } from './apply-targets.js';
 import { Progress } from './progress.js';
 import { Exit, out } from './io.js';
 
@@ -29,7 +29,7 @@ export const applySpec: CommandSpec = {
     { name: 'state-dir', type: 'string', multiple: true, value: 'DIR', help: "every DIR/<vm>.json of a daemon's state directory" },
     { name: 'var', type: 'string', value: 'NAME', help: 'the variable (dbx, db, KEK, PK, dbt, dbr); default: the one the signature covers' },
     { name: 'dry-run', type: 'boolean', help: 'report what would happen; write nothing' },
-    { name: 'jobs', short: 'j', type: 'string', value: 'N', help: 'stores in flight at once (default 2)' },
+    { name: 'jobs', short: 'j', type: 'string', value: 'N', help: 'stores checked at once (default 2); up to 4N written meanwhile' },
     { name: 'json', type: 'boolean', help: 'one JSON report on stdout (docs/cli.md)' },
     ...DEVICE_OPTION_SPECS,
   ],
@@ -71,6 +71,9 @@ async function resolveTarget(data: Uint8Array, file: string, varName: string | u
   return t;
 }
 
+/** Finished stores whose durable write may be in flight, per job, while the job checks the next store. */
+const WRITES_PER_JOB = 4;
+
 const ORDER: readonly Outcome[] = ['applied', 'already-present', 'refused', 'would-not-fit', 'error'];
 
 /** uefi-vars apply UPDATE STORE... [--state-dir DIR] [--dry-run] [--jobs N] [--json] */
@@ -93,14 +96,20 @@ export async function runApply(argv: string[]): Promise<number> {
 
   const { targets, close } = await expandTargets(stores, stateDirs, jobs);
   const progress = new Progress(targets.length, process.stderr, !json);
-  let reports: StoreReport[];
+  const reports = new Array<StoreReport>(targets.length);
+  const record = (i: number, v: StoreVerdict): void => {
+    const r: StoreReport = { store: targets[i]!.shown, ...v };
+    reports[i] = r;
+    progress.done(r.outcome, json ? undefined : line(r));
+  };
+  const writes = new Semaphore(WRITES_PER_JOB * jobs);
+  const finishing: Promise<void>[] = [];
   try {
-    reports = await pool(targets, jobs, async (t: ApplyTarget) => {
-      const v = await t.run(update, dev, dryRun);
-      const r: StoreReport = { store: t.shown, ...v };
-      progress.done(r.outcome, json ? undefined : line(r));
-      return r;
+    await pool(targets, jobs, async (t: ApplyTarget, i) => {
+      const { done } = await t.start(update, dev, dryRun, writes);
+      finishing.push(done.then((v) => record(i, v)));
     });
+    await Promise.all(finishing);
   } finally {
     progress.finish();
     await close();
