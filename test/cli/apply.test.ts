@@ -171,3 +171,25 @@ test('apply SIGKILLed mid-run leaves every store either as it was or fully updat
   assert.ok(updated >= 40, `at least the reported stores were updated (${updated})`);
   assert.ok(old > 0, 'the kill came before the end');
 });
+
+test('apply of an OEM KEK update: applied where PK is its signer, refused elsewhere; a store a daemon holds is not touched', async (t) => {
+  const dir = tempDir(t);
+  const kek = join(V, 'signed/kek/KEKUpdate_RedHat_PK1.bin'); // signed by Red Hat's PK, with signed attributes
+  const redhat = join(dir, 'redhat.fd'), debian = join(dir, 'debian.fd'), held = join(dir, 'held.fd');
+  for (const [p, src] of [[redhat, join(V, 'reference/virt-fw-vars/OVMF_VARS_4M.sb-redhat-mskek2011.fd')], [debian, MS], [held, MS]] as const) {
+    copyFileSync(src, p);
+    chmodSync(p, 0o600);
+  }
+  writeFileSync(`${held}.lock`, `${process.pid}\n`); // as a live daemon's claim looks
+  const before = readFileSync(held);
+  const r = cli('apply', kek, redhat, debian, held, '--json');
+  assert.equal(r.code, 1, r.stderr);
+  const rep = JSON.parse(r.stdout) as { update: { variable: string; attributes: number }; stores: Report[] };
+  assert.deepEqual([rep.update.variable, rep.update.attributes], ['KEK', 0x67]);
+  assert.deepEqual(rep.stores.map((s) => [s.outcome, s.status]), [['applied', 'EFI_SUCCESS'], ['refused', 'EFI_SECURITY_VIOLATION'], ['error', undefined]]);
+  assert.match(rep.stores[2]!.reason!, /in use/);
+  assert.deepEqual(readFileSync(held), before);
+  const keks = (await loadStoreFile(redhat)).variables.find((v) => nameKey(v.name) === 'KEK')!;
+  const lists = parseSignatureLists(keks.data)!;
+  assert.equal(lists.length, 3, 'Red Hat, MS KEK CA 2011, and the appended KEK 2K CA 2023');
+});
