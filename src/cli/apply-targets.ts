@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fsyncDir } from '../persist/atomic-file.js';
 import { loadStoreFile, saveStoreFile, StoreFileError } from '../persist/store-file.js';
 import { assertStoreFree, StoreInUseError } from '../persist/store-lock.js';
@@ -148,11 +148,18 @@ export interface Targets { targets: ApplyTarget[]; close(): Promise<void> }
 export async function expandTargets(args: readonly string[], stateDirs: readonly string[], jobs: number): Promise<Targets> {
   const targets: ApplyTarget[] = [];
   const dirs = new DirSyncer();
+  // A store named twice (a glob and a state directory overlapping) is applied once: two
+  // concurrent writers of one file would each write the other's starting point back.
+  const seen = new Set<string>();
+  const file = (path: string): void => {
+    const key = resolve(path);
+    if (!seen.has(key)) { seen.add(key); targets.push(new FileTarget(path, dirs)); }
+  };
   const dbs = new Map<string, PgStore>();
   const close = async (): Promise<void> => { await Promise.all([...dbs.values()].map((d) => d.close().catch(() => undefined))); };
   try {
     for (const a of args) {
-      if (!/^postgres(ql)?:\/\//i.test(a)) { targets.push(new FileTarget(a, dirs)); continue; }
+      if (!/^postgres(ql)?:\/\//i.test(a)) { file(a); continue; }
       const hash = a.lastIndexOf('#');
       const url = hash < 0 ? a : a.slice(0, hash);
       const vm = hash < 0 ? '' : a.slice(hash + 1);
@@ -160,12 +167,16 @@ export async function expandTargets(args: readonly string[], stateDirs: readonly
       let db = dbs.get(url);
       if (!db) { db = await PgStore.open({ url, owner: 'uefi-vars apply', maxConnections: Math.max(1, Math.min(jobs, 8)) }); dbs.set(url, db); }
       const vms = vm === '*' ? (await db.list()).map((r) => r.vmId) : [vm];
-      for (const id of vms) targets.push(new PgVmTarget(`${redactUrl(url)}#${id}`, db, id));
+      for (const id of vms) {
+        if (seen.has(`${url}#${id}`)) continue;
+        seen.add(`${url}#${id}`);
+        targets.push(new PgVmTarget(`${redactUrl(url)}#${id}`, db, id));
+      }
     }
     for (const dir of stateDirs) {
       let names: string[];
       try { names = await readdir(dir); } catch (e) { throw new UsageError(`${dir}: cannot read the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
-      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) targets.push(new FileTarget(join(dir, f), dirs));
+      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) file(join(dir, f));
     }
   } catch (e) {
     await close();

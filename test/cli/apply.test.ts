@@ -131,6 +131,10 @@ test('apply --state-dir takes every VM store of the directory; plain output ends
   assert.ok(r.lines.some((l) => /^applied\s+.*vm-a\.json$/.test(l)), r.stdout);
   assert.ok(r.lines.some((l) => /^refused\s+.*vm-b\.json EFI_SECURITY_VIOLATION/.test(l)), r.stdout);
   assert.match(r.stdout, /applied\s+1\n\s+already-present\s+0\n\s+refused\s+1\n/);
+  // A store named twice is applied once.
+  const twice = cli('apply', UPDATE, join(dir, 'vm-a.json'), '--state-dir', dir, '--dry-run', '--json');
+  assert.deepEqual((JSON.parse(twice.stdout) as { stores: Report[] }).stores.map((x) => [x.store, x.outcome]),
+    [[join(dir, 'vm-a.json'), 'already-present'], [join(dir, 'vm-b.json'), 'refused']]);
 });
 
 test('apply SIGKILLed mid-run leaves every store either as it was or fully updated, never torn', async (t) => {
