@@ -69,7 +69,7 @@ export class DirSyncer {
   }
 }
 
-class FileTarget implements ApplyTarget {
+export class FileTarget implements ApplyTarget {
   constructor(readonly shown: string, private readonly dirs: DirSyncer) {}
 
   async start(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean, writes: Semaphore): Promise<{ done: Promise<StoreVerdict> }> {

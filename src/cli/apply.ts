@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { identifyUpdate, keyDatabaseGuid, KEY_DB_ATTRIBUTES, type UpdateTarget } from '../auth/auth2-build.js';
 import { Attr } from '../wire/attributes.js';
 import { formatTime } from '../wire/time.js';
@@ -6,7 +7,8 @@ import { parseAuth2 } from '../auth/descriptor.js';
 import { deviceOptions } from './args.js';
 import { type CommandSpec, type OptionSpec, parseCommand, intValue, UsageError } from './command.js';
 import { prepareUpdate, type Outcome, type StoreVerdict } from './apply-store.js';
-import { expandTargets, Semaphore, type ApplyTarget } from './apply-targets.js';
+import { expandTargets, FileTarget, Semaphore, type ApplyTarget } from './apply-targets.js';
+import type { WorkerInit, WorkerResult } from './apply-worker.js';
 import { Progress } from './progress.js';
 import { Exit, out } from './io.js';
 
@@ -29,7 +31,7 @@ export const applySpec: CommandSpec = {
     { name: 'state-dir', type: 'string', multiple: true, value: 'DIR', help: "every DIR/<vm>.json of a daemon's state directory" },
     { name: 'var', type: 'string', value: 'NAME', help: 'the variable (dbx, db, KEK, PK, dbt, dbr); default: the one the signature covers' },
     { name: 'dry-run', type: 'boolean', help: 'report what would happen; write nothing' },
-    { name: 'jobs', short: 'j', type: 'string', value: 'N', help: 'stores checked at once (default 2); up to 4N written meanwhile' },
+    { name: 'jobs', short: 'j', type: 'string', value: 'N', help: 'worker threads checking stores (default 2); up to 4N written meanwhile' },
     { name: 'json', type: 'boolean', help: 'one JSON report on stdout (docs/cli.md)' },
     ...DEVICE_OPTION_SPECS,
   ],
@@ -105,11 +107,17 @@ export async function runApply(argv: string[]): Promise<number> {
   const writes = new Semaphore(WRITES_PER_JOB * jobs);
   const finishing: Promise<void>[] = [];
   try {
-    await pool(targets, jobs, async (t: ApplyTarget, i) => {
+    if (jobs > 1 && targets.length > jobs && targets.every((t) => t instanceof FileTarget)) {
+      // Store files: one worker thread per job, so the checks (decoding, PKCS#7, the
+      // duplicate filter, encoding: CPU work) use every core.
+      await inWorkers(targets.map((t) => t.shown), jobs, { data, target, dev, dryRun, writes: WRITES_PER_JOB }, record);
+    } else await pool(targets, jobs, async (t: ApplyTarget, i) => {
       const { done } = await t.start(update, dev, dryRun, writes);
       finishing.push(done.then((v) => record(i, v)));
     });
     await Promise.all(finishing);
+    // Stores no worker got to (every worker died): reported, never silently dropped.
+    for (let i = 0; i < targets.length; i++) if (!reports[i]) record(i, { outcome: 'error', reason: 'not checked (no worker left)' });
   } finally {
     progress.finish();
     await close();
@@ -128,6 +136,45 @@ export async function runApply(argv: string[]): Promise<number> {
   if (counts.error > 0) return Exit.FAILURE;
   if (counts.refused > 0 || counts['would-not-fit'] > 0) return Exit.EFI_ERROR;
   return Exit.OK;
+}
+
+/**
+ * Store files over `jobs` worker threads, each handed a few stores ahead and one
+ * more per result (so a slow store holds up no one). A worker that dies fails the
+ * stores it held, and only those.
+ */
+async function inWorkers(paths: readonly string[], jobs: number, init: WorkerInit, record: (i: number, v: StoreVerdict) => void): Promise<void> {
+  let next = 0;
+  const AHEAD = 4;
+  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((resolve) => {
+    const w = new Worker(new URL('./apply-worker.js', import.meta.url), { workerData: init });
+    const held = new Set<number>();
+    let ended = false;
+    const feed = (): void => {
+      if (next < paths.length) {
+        held.add(next);
+        w.postMessage({ i: next, path: paths[next] });
+        next++;
+      } else if (!ended) {
+        ended = true;
+        w.postMessage('end');
+      }
+    };
+    w.on('online', () => { for (let k = 0; k < AHEAD; k++) feed(); });
+    let failure = 'worker exited';
+    w.on('message', (m: WorkerResult) => {
+      if (m === 'finished') { void w.terminate(); return; }
+      held.delete(m.i);
+      record(m.i, m.verdict);
+      feed();
+    });
+    w.on('error', (e) => { failure = `worker failed: ${e.message}`; });
+    w.on('exit', () => {
+      for (const i of held) record(i, { outcome: 'error', reason: failure });
+      held.clear();
+      resolve();
+    });
+  })));
 }
 
 function line(r: StoreReport): string {
