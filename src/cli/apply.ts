@@ -75,6 +75,8 @@ async function resolveTarget(data: Uint8Array, file: string, varName: string | u
 
 /** Finished stores whose durable write may be in flight, per job, while the job checks the next store. */
 const WRITES_PER_JOB = 4;
+/** Threads beyond the cores only cost memory (each loads the whole service). */
+const MAX_WORKERS = 16;
 
 const ORDER: readonly Outcome[] = ['applied', 'already-present', 'refused', 'would-not-fit', 'error'];
 
@@ -110,7 +112,7 @@ export async function runApply(argv: string[]): Promise<number> {
     if (jobs > 1 && targets.length > jobs && targets.every((t) => t instanceof FileTarget)) {
       // Store files: one worker thread per job, so the checks (decoding, PKCS#7, the
       // duplicate filter, encoding: CPU work) use every core.
-      await inWorkers(targets.map((t) => t.shown), jobs, { data, target, dev, dryRun, writes: WRITES_PER_JOB }, record);
+      await inWorkers(targets.map((t) => t.shown), Math.min(jobs, MAX_WORKERS), { data, target, dev, dryRun, writes: WRITES_PER_JOB }, record);
     } else await pool(targets, jobs, async (t: ApplyTarget, i) => {
       const { done } = await t.start(update, dev, dryRun, writes);
       finishing.push(done.then((v) => record(i, v)));
@@ -125,7 +127,7 @@ export async function runApply(argv: string[]): Promise<number> {
   const counts = Object.fromEntries(ORDER.map((o) => [o, reports.filter((r) => r.outcome === o).length])) as Record<Outcome, number>;
   if (json) {
     out(JSON.stringify({
-      update: { file: updateFile, variable: target.name, guid: target.guid, attributes: target.attributes, time: formatTime(d.time), entries: update.payload.length },
+      update: { file: updateFile, variable: target.name, guid: target.guid, attributes: target.attributes, time: formatTime(d.time), valueSize: update.payload.length },
       dryRun, stores: reports, summary: counts,
     }, null, 2));
   } else {
