@@ -11,6 +11,7 @@ import { encodeName, nameKey } from '../../src/wire/ucs2.js';
 import { parseSignatureLists } from '../../src/wire/siglist.js';
 import { parseAuth2 } from '../../src/auth/descriptor.js';
 import { identifyUpdate } from '../../src/auth/auth2-build.js';
+import { applyToVariables, prepareUpdate } from '../../src/cli/apply-store.js';
 import { readdirSync } from 'node:fs';
 
 const V = join(SHARED, 'vectors');
@@ -196,4 +197,20 @@ test('apply of an OEM KEK update: applied where PK is its signer, refused elsewh
   const keks = (await loadStoreFile(redhat)).variables.find((v) => nameKey(v.name) === 'KEK')!;
   const lists = parseSignatureLists(keks.data)!;
   assert.equal(lists.length, 3, 'Red Hat, MS KEK CA 2011, and the appended KEK 2K CA 2023');
+});
+
+test('the QueryVariableInfo pre-check counts only what the duplicate filter keeps: a full store already holding the update is present, not too full', async () => {
+  const data = new Uint8Array(readFileSync(UPDATE));
+  const u = prepareUpdate((await identifyUpdate(data))!, data);
+  const filler = (n: number): ReturnType<typeof makeVariable> => makeVariable({ guid: '5d3f6b4e-7a8c-4c2b-9e1f-0a1b2c3d4e5f', name: encodeName('Filler'), attributes: 7, data: new Uint8Array(n) });
+  const dev = { bufferSize: 65536, service: {} };
+  const updated = (await loadStoreFile(UPDATED)).variables;
+  const used = updated.reduce((s, v) => s + 96 + v.name.length + v.data.length, 0);
+  // A filler leaving about half the update's value of room (volatile variables the machine start adds take ~1 KiB).
+  const full = await applyToVariables([...updated, filler(262144 - used - 96 - 14 - 2000 - Math.floor(u.payload.length / 2))], u, dev);
+  assert.ok(full.remaining! > 0 && full.remaining! < u.payload.length, `room ${full.remaining} is less than the ${u.payload.length}-byte value`);
+  assert.equal(full.outcome, 'already-present', full.reason);
+  const ms = await applyToVariables([...(await loadStoreFile(MS)).variables, filler(230_000)], u, dev);
+  assert.equal(ms.outcome, 'would-not-fit');
+  assert.ok(ms.needed! > ms.remaining!, `${ms.needed} > ${ms.remaining}`);
 });
