@@ -207,6 +207,40 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   }
 }
 
+/**
+ * Decoded CertData, by its exact bytes. A fleet update (`uefi-vars apply`) or a
+ * firmware that retries presents the same PKCS#7 again and again; decoding it
+ * (asn1js/pkijs, ~1 ms) is the same work each time, while the signature and the
+ * trust walk are still checked on every call. Bounded (LRU) so a guest cannot grow
+ * it; a hit is confirmed byte for byte; entries are decoded from a private copy, so
+ * a caller reusing its buffer cannot change one. Decoded objects are never modified.
+ */
+const PARSED_LIMIT = 8;
+const parsedCache = new Map<string, { der: Uint8Array; parsed: Parsed }>();
+
+function parsedKey(b: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return `${b.length}:${h >>> 0}`;
+}
+
+function parsePkcs7Cached(certData: Uint8Array): Parsed | Failure {
+  const k = parsedKey(certData);
+  const hit = parsedCache.get(k);
+  if (hit && bytesEqual(hit.der, certData)) {
+    parsedCache.delete(k);
+    parsedCache.set(k, hit); // most recently used last
+    return hit.parsed;
+  }
+  const der = certData.slice();
+  const r = parsePkcs7(der);
+  if (!('ok' in r)) {
+    parsedCache.set(k, { der, parsed: r });
+    if (parsedCache.size > PARSED_LIMIT) parsedCache.delete(parsedCache.keys().next().value!);
+  }
+  return r;
+}
+
 /** INTEGER content bytes without redundant sign-extension bytes, so equal values compare equal. */
 function minimalInteger(b: Uint8Array): Uint8Array {
   let i = 0;
@@ -267,7 +301,7 @@ interface Verified { signer: ParsedCert; certs: ParsedCert[]; wrapped: boolean }
 
 /** Everything up to and including the signature check; the trust decision is the caller's. */
 async function verifySignerSignature(certData: Uint8Array, content: Uint8Array): Promise<Verified | Failure> {
-  const parsed = parsePkcs7(certData);
+  const parsed = parsePkcs7Cached(certData);
   if ('ok' in parsed) return parsed;
   const si = parsed.signerInfo;
   const hash = DIGESTS.get(si.digestAlgorithm.algorithmId);

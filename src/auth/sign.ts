@@ -83,7 +83,8 @@ export function encodeAuthentication2(time: Uint8Array, certData: Uint8Array, pa
   return concatBytes([time, hdr, certData, payload]);
 }
 
-function pemBody(pem: string, label: string): Uint8Array | undefined {
+/** The DER of the first PEM block with this label, or undefined. */
+export function pemBody(pem: string, label: string): Uint8Array | undefined {
   const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(pem);
   if (!m) return undefined;
   const bin = atob(m[1]!.replace(/\s+/g, ''));

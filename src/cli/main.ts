@@ -13,6 +13,11 @@ usage:
   uefi-vars delete STORE NAME GUID [--phase boot|runtime]
   uefi-vars convert IN OUT [--to json|edk2|aws]
   uefi-vars replay TRACE [--store INITIAL] [--connect SOCKET] [device options]
+  uefi-vars keys   generate DIR --cn NAME
+  uefi-vars sign   --key KEY --cert CERT NAME GUID (ESL|CERT)... [--append] [--time T] --output UPDATE.auth
+  uefi-vars esl    build OUT (CERT|ESL)... [--sha256 HEX] | esl list FILE
+  uefi-vars apply  UPDATE STORE... [--state-dir DIR] [--dry-run] [--jobs N] [--json]
+  uefi-vars diff   A B [--json]
 
 device options: --size N  --buffer-size N  --force-secure-boot  --disable-custom-mode
 GUID: text form, or the aliases global, security.   ATTRS: 0x67, 7, or NV|BS|RT|HR|AT|AP.
@@ -30,6 +35,11 @@ const commands: Record<string, () => Promise<Command>> = {
   convert: async () => (await import('./convert.js')).runConvert,
   enroll: async () => (await import('./enroll.js')).runEnroll,
   replay: async () => (await import('./replay.js')).runReplay,
+  keys: async () => (await import('./keys.js')).runKeys,
+  sign: async () => (await import('./sign.js')).runSign,
+  esl: async () => (await import('./esl.js')).runEsl,
+  apply: async () => (await import('./apply.js')).runApply,
+  diff: async () => (await import('./diff.js')).runDiff,
 };
 
 async function main(argv: string[]): Promise<number> {

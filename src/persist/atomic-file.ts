@@ -6,8 +6,10 @@ import { randomBytes } from 'node:crypto';
  * Replace `path` with `bytes` all-or-nothing: write a temp file in the same
  * directory, fsync it, rename it over the target, fsync the directory. A crash
  * at any point leaves either the old file or the new one, never a torn mix.
+ * With `syncDir: false` the caller must fsync the directory before calling the
+ * write durable.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o600, opts: { syncDir?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
@@ -30,7 +32,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
-  await fsyncDir(dir);
+  // A caller writing many files in one directory may fsync it once for all of them
+  // (group commit): the rename is atomic either way; only its durability waits.
+  if (opts.syncDir !== false) await fsyncDir(dir);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

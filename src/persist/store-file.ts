@@ -83,7 +83,7 @@ async function loadEfivarfsDir(path: string): Promise<LoadedStore> {
   return { path, format: 'json', variables, readOnly: true };
 }
 
-export async function saveStoreFile(path: string, format: StoreFormat, variables: readonly Variable[], layout?: unknown, opts: { gzip?: boolean } = {}): Promise<void> {
+export async function saveStoreFile(path: string, format: StoreFormat, variables: readonly Variable[], layout?: unknown, opts: { gzip?: boolean; syncDir?: boolean } = {}): Promise<void> {
   let bytes: Uint8Array;
   try {
     bytes = await codecFor(format).encode(variables, layout);
@@ -92,7 +92,7 @@ export async function saveStoreFile(path: string, format: StoreFormat, variables
     throw new StoreFileError(path, e instanceof StoreFormatError ? e.message : `cannot encode (${(e as Error).message})`);
   }
   try {
-    await writeFileAtomic(path, bytes);
+    await writeFileAtomic(path, bytes, 0o600, { syncDir: opts.syncDir ?? true });
   } catch (e) {
     throw new StoreFileError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
