@@ -29,6 +29,8 @@ const commands: Record<string, () => Promise<Command>> = {
   delete: async () => (await import('./set.js')).runDelete,
   convert: async () => (await import('./convert.js')).runConvert,
   replay: async () => (await import('./replay.js')).runReplay,
+  conformance: async () => (await import('./conformance.js')).runConformanceCommand,
+  'qtest-serve': async () => (await import('./qtest-serve.js')).runQtestServe,
 };
 
 async function main(argv: string[]): Promise<number> {
