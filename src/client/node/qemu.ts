@@ -40,6 +40,8 @@ export class ResetUnsupported extends Error {
 
 export class QtestTransport implements Transport {
   readonly registers: RegisterAccess;
+  /** The QEMU process, when this transport spawned it. */
+  pid: number | undefined;
   private readonly driver: RegisterDriver;
 
   constructor(readonly description: string, readonly qtest: QtestConnection, private readonly qmp: QmpConnection | undefined,
@@ -196,10 +198,15 @@ export async function spawnQemu(binary: string, config: DeviceConfig, o: QemuTar
     const ms = o.startTimeoutMs ?? 10_000;
     const qtestSock = await accept(servers[0]!, child, 'the qtest socket', ms);
     const qtest = new QtestConnection(qtestSock);
-    qtest.deathReason = () => `QEMU died (${exit ?? 'closed the qtest socket'})${stderr ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`;
+    qtest.deathReason = async (cause) => {
+      if (!exit) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 1000))]);
+      const said = stderr.trim() ? `; it said: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
+      return exit ? `QEMU died (${exit})${said}` : `${cause}${said}`;
+    };
     const qmpSock = await accept(servers[1]!, child, 'the QMP socket', ms);
     const qmp = await QmpConnection.open(qmpSock);
     const t = new QtestTransport(`qemu:${binary}`, qtest, qmp, async () => { qtest.close(); qmp.close(); await cleanup(); });
+    t.pid = child.pid;
     await t.init();
     return t;
   } catch (e) {

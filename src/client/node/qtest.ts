@@ -28,14 +28,23 @@ export class QtestConnection {
   private failure: Error | undefined;
   /** IRQ lines seen (libqtest keeps the levels; nothing here intercepts IRQs, so this stays empty in practice). */
   readonly irqs: string[] = [];
-  /** What the peer's death looks like in reports; set by whoever owns the process. */
-  deathReason: () => string = () => 'the qtest connection closed';
+  /**
+   * What the peer's death looks like in reports; whoever owns the process sets
+   * it (and may wait a moment for the exit status, which trails the socket).
+   */
+  deathReason: (cause: string) => Promise<string> = async (cause) => cause;
 
   constructor(private readonly socket: Socket) {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('error', (e) => this.fail(new TargetCrashed(`qtest socket: ${e.message}`)));
-    socket.on('close', () => this.fail(new TargetCrashed(this.deathReason())));
+    let dying = false;
+    const died = (cause: string): void => {
+      if (dying) return;
+      dying = true;
+      void this.deathReason(cause).then((why) => this.fail(new TargetCrashed(why)), () => this.fail(new TargetCrashed(cause)));
+    };
+    socket.on('error', (e) => died(`qtest socket: ${e.message}`));
+    socket.on('close', () => died('the qtest connection closed'));
   }
 
   /** Send one command line; resolves to the reply's words after `OK`. */
