@@ -118,10 +118,15 @@ function listen(path: string): Promise<Server> {
   });
 }
 
-function accept(server: Server, child: ChildProcess, what: string, ms: number): Promise<Socket> {
+/**
+ * The first connection to `server`, captured from the moment of the call
+ * (QEMU may connect its sockets in any order), or an error when QEMU exits
+ * or takes longer than `ms` first.
+ */
+function firstConnection(server: Server, child: ChildProcess, what: string, ms: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => done(new Error(`${what}: QEMU did not connect within ${ms} ms`)), ms);
-    const onExit = (code: number | null, sig: string | null): void => done(new Error(`QEMU exited before connecting ${what} (${sig ?? `exit ${code}`})`));
+    const onExit = (code: number | null, sig: string | null): void => done(new Error(`QEMU exited before connecting ${what} (${sig ?? `exit code ${code}`})`));
     const done = (e: Error | undefined, s?: Socket): void => {
       clearTimeout(t);
       child.off('exit', onExit);
@@ -184,7 +189,7 @@ export async function spawnQemu(binary: string, config: DeviceConfig, o: QemuTar
   const spawned = new Promise<void>((resolve, reject) => { child.once('spawn', resolve); child.once('error', reject); });
   const cleanup = async (): Promise<void> => {
     for (const s of servers) s.close();
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 1000);
@@ -193,17 +198,19 @@ export async function spawnQemu(binary: string, config: DeviceConfig, o: QemuTar
     }
     await rm(dir, { recursive: true, force: true });
   };
+  const ms = o.startTimeoutMs ?? 10_000;
+  const connections = [firstConnection(servers[0]!, child, 'the qtest socket', ms), firstConnection(servers[1]!, child, 'the QMP socket', ms)];
+  connections.forEach((c) => c.catch(() => undefined));
   try {
     await spawned;
-    const ms = o.startTimeoutMs ?? 10_000;
-    const qtestSock = await accept(servers[0]!, child, 'the qtest socket', ms);
+    const qtestSock = await connections[0]!;
     const qtest = new QtestConnection(qtestSock);
     qtest.deathReason = async (cause) => {
       if (!exit) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 1000))]);
       const said = stderr.trim() ? `; it said: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
       return exit ? `QEMU died (${exit})${said}` : `${cause}${said}`;
     };
-    const qmpSock = await accept(servers[1]!, child, 'the QMP socket', ms);
+    const qmpSock = await connections[1]!;
     const qmp = await QmpConnection.open(qmpSock);
     const t = new QtestTransport(`qemu:${binary}`, qtest, qmp, async () => { qtest.close(); qmp.close(); await cleanup(); });
     t.pid = child.pid;
