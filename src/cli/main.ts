@@ -40,6 +40,8 @@ const commands: Record<string, () => Promise<Command>> = {
   esl: async () => (await import('./esl.js')).runEsl,
   apply: async () => (await import('./apply.js')).runApply,
   diff: async () => (await import('./diff.js')).runDiff,
+  conformance: async () => (await import('./conformance.js')).runConformanceCommand,
+  'qtest-serve': async () => (await import('./qtest-serve.js')).runQtestServe,
 };
 
 async function main(argv: string[]): Promise<number> {
