@@ -100,7 +100,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   }
   if (b === 'secure-boot' && guidText === undefined) {
     allow(method, ['GET']);
-    send(res, 200, secureBootView(vm));
+    send(res, 200, await secureBootView(vm));
     return;
   }
   if (b !== 'variables') throw new HttpError(404, 'no-route', 'no such endpoint');
