@@ -21,6 +21,8 @@ export const CHROMIUM_ARGS = [
 
 /** Why browser tests cannot run here, or undefined when they can. */
 export function browserSkipReason(): string | undefined {
+  // CI installs Chromium: there a missing browser fails the tests instead of skipping them.
+  if (!existsSync(CHROMIUM) && process.env.UEFI_VARS_REQUIRE_CHROMIUM) throw new Error(`${CHROMIUM} missing but UEFI_VARS_REQUIRE_CHROMIUM is set`);
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests`;
   if (!existsSync(join(BROWSER_DIST, 'uefi-vars.js'))) return 'dist/browser not built: run npm run build';
   return undefined;
