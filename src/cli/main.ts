@@ -13,6 +13,7 @@ usage:
   uefi-vars delete STORE NAME GUID [--phase boot|runtime]
   uefi-vars convert IN OUT [--to json|edk2|aws]
   uefi-vars replay TRACE [--store INITIAL] [--connect SOCKET] [device options]
+  uefi-vars ui     [STORE|TRACE…] [--port N]   (inspector page on loopback)
 
 device options: --size N  --buffer-size N  --force-secure-boot  --disable-custom-mode
 GUID: text form, or the aliases global, security.   ATTRS: 0x67, 7, or NV|BS|RT|HR|AT|AP.
@@ -29,6 +30,7 @@ const commands: Record<string, () => Promise<Command>> = {
   delete: async () => (await import('./set.js')).runDelete,
   convert: async () => (await import('./convert.js')).runConvert,
   replay: async () => (await import('./replay.js')).runReplay,
+  ui: async () => (await import('./ui.js')).runUi,
 };
 
 async function main(argv: string[]): Promise<number> {

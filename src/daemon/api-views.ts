@@ -53,3 +53,21 @@ export async function secureBootView(vm: VmEntry): Promise<Omit<StoreSummary, 's
   const { secureBoot, ...rest } = await summarizeStore(vm.service.variables(), { size: vm.service.options.size, live: sb });
   return { ...rest, ...secureBoot, mode: platformMode(sb) };
 }
+
+/** One row of the inspector's fleet table (docs/inspector.md). */
+export interface FleetRow {
+  id: string; loaded: boolean; mode: string | null; ready: boolean; missing: string[]; dbxRevision: string | null;
+  storagePercent: number; used: number; maxStorage: number; lastWrite: string | null; owner: string | null;
+}
+
+/** `lastWrite`: when the store was last written (the file's mtime), null when unknown. */
+export async function fleetRow(s: VmSummary, vm: VmEntry | undefined, lastWrite: string | null): Promise<FleetRow> {
+  const base = { id: s.id, owner: s.owner ?? null, lastWrite };
+  if (!vm) return { ...base, loaded: false, mode: null, ready: false, missing: [], dbxRevision: null, storagePercent: 0, used: 0, maxStorage: 0 };
+  const v = await secureBootView(vm);
+  return {
+    ...base, loaded: vm.loaded, mode: v.mode, ready: v.readiness.ready, missing: v.readiness.missing,
+    dbxRevision: v.dbx.present ? v.dbx.facts.revision ?? 'older than any published' : null,
+    storagePercent: v.storage.percent, used: v.storage.used, maxStorage: v.storage.maxStorage,
+  };
+}

@@ -2,7 +2,7 @@ import { h, clear, download, badge } from './dom.js';
 
 /** One VM as the daemon's /ui/fleet.json describes it (src/ui/fleet.ts). */
 export interface FleetRow {
-  id: string; mode: string; ready: boolean; missing: string[]; dbxRevision: string | null;
+  id: string; mode: string | null; ready: boolean; missing: string[]; dbxRevision: string | null;
   storagePercent: number; used: number; maxStorage: number; lastWrite: string | null; owner: string | null; loaded: boolean;
 }
 
