@@ -18,6 +18,7 @@ usage:
   uefi-vars esl    build OUT (CERT|ESL)... [--sha256 HEX] | esl list FILE
   uefi-vars apply  UPDATE STORE... [--state-dir DIR] [--dry-run] [--jobs N] [--json]
   uefi-vars diff   A B [--json]
+  uefi-vars ui     [STORE|TRACE…] [--port N]   (inspector page on loopback)
 
 device options: --size N  --buffer-size N  --force-secure-boot  --disable-custom-mode
 GUID: text form, or the aliases global, security.   ATTRS: 0x67, 7, or NV|BS|RT|HR|AT|AP.
@@ -42,6 +43,7 @@ const commands: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./diff.js')).runDiff,
   conformance: async () => (await import('./conformance.js')).runConformanceCommand,
   'qtest-serve': async () => (await import('./qtest-serve.js')).runQtestServe,
+  ui: async () => (await import('./ui.js')).runUi,
 };
 
 async function main(argv: string[]): Promise<number> {

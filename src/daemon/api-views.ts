@@ -1,12 +1,10 @@
-import { Guids } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
 import { toHex } from '../wire/hex.js';
 import { formatAttributes } from '../wire/attributes.js';
 import { formatTime, isZeroTime } from '../wire/time.js';
-import { parseSignatureLists, signatureTypeName, SignatureTypes } from '../wire/siglist.js';
 import type { Variable } from '../store/variable.js';
 import { platformMode } from '../auth/secure-boot.js';
-import { certificateSubject } from '../auth/x509.js';
+import { summarizeStore, type StoreSummary, type SecureBootFacts } from '../inspect/index.js';
 import type { VmEntry, VmSummary } from './registry.js';
 
 /** JSON shapes of the management API (docs/protocol.md §8). Pure: a VM in, plain objects out. */
@@ -44,52 +42,32 @@ export function vmView(s: VmSummary, vm: VmEntry | undefined): Record<string, un
   };
 }
 
-interface KeyDatabase {
-  present: boolean;
-  /** Entries by signature type name (EFI_CERT_X509, EFI_CERT_SHA256, …). */
-  entries: Record<string, number>;
-  /** Subjects of the X.509 entries, in order. */
-  subjects: string[];
-  malformed?: true;
-}
-
-function keyDatabase(v: Variable | undefined): KeyDatabase {
-  if (!v) return { present: false, entries: {}, subjects: [] };
-  const lists = parseSignatureLists(v.data);
-  if (!lists) return { present: true, entries: {}, subjects: [], malformed: true };
-  const entries: Record<string, number> = {};
-  const subjects: string[] = [];
-  for (const l of lists) {
-    const t = signatureTypeName(l.type);
-    entries[t] = (entries[t] ?? 0) + l.entries.length;
-    if (l.type === SignatureTypes.x509) for (const e of l.entries) subjects.push(certificateSubject(e.data) ?? '(certificate does not parse)');
-  }
-  return { present: true, entries, subjects };
-}
-
 /**
- * The VM's Secure Boot state: the service's internal mode (decided at the last
- * auth initialisation, spec §4.5 — a host write of PK takes effect at the next
- * device reset, as a QEMU jsonfile edit would) and what the key databases hold.
+ * The VM's Secure Boot state and keys: the store summary (src/inspect, the same
+ * as `uefi-vars print`), with the mode from the service's internal state
+ * (decided at the last auth initialisation, spec §4.5 — a host write of PK takes
+ * effect at the next device reset, as a QEMU jsonfile edit would).
  */
-export function secureBootView(vm: VmEntry): Record<string, unknown> {
+export async function secureBootView(vm: VmEntry): Promise<Omit<StoreSummary, 'secureBoot'> & SecureBootFacts> {
   const sb = vm.service.secureBoot;
-  const vars = vm.service.variables();
-  const find = (guid: string, name: string): Variable | undefined =>
-    vars.find((v) => v.guid === guid && nameKey(v.name) === name && v.data.length > 0);
-  const custom = find(Guids.customModeEnable, 'CustomMode');
-  const enable = find(Guids.secureBootEnableDisable, 'SecureBootEnable');
+  const { secureBoot, ...rest } = await summarizeStore(vm.service.variables(), { size: vm.service.options.size, live: sb });
+  return { ...rest, ...secureBoot, mode: platformMode(sb) };
+}
+
+/** One row of the inspector's fleet table (docs/inspector.md). */
+export interface FleetRow {
+  id: string; loaded: boolean; mode: string | null; ready: boolean; missing: string[]; dbxRevision: string | null;
+  storagePercent: number; used: number; maxStorage: number; lastWrite: string | null; owner: string | null;
+}
+
+/** `lastWrite`: when the store was last written (the file's mtime), null when unknown. */
+export async function fleetRow(s: VmSummary, vm: VmEntry | undefined, lastWrite: string | null): Promise<FleetRow> {
+  const base = { id: s.id, owner: s.owner ?? null, lastWrite };
+  if (!vm) return { ...base, loaded: false, mode: null, ready: false, missing: [], dbxRevision: null, storagePercent: 0, used: 0, maxStorage: 0 };
+  const v = await secureBootView(vm);
   return {
-    mode: platformMode(sb),
-    setupMode: sb.setupMode,
-    secureBoot: sb.secureBoot,
-    auditMode: sb.auditMode,
-    deployedMode: sb.deployedMode,
-    customMode: custom !== undefined && custom.data[0] === 1,
-    secureBootEnable: enable ? enable.data[0] : null,
-    pk: keyDatabase(find(Guids.globalVariable, 'PK')),
-    kek: keyDatabase(find(Guids.globalVariable, 'KEK')),
-    db: keyDatabase(find(Guids.imageSecurityDatabase, 'db')),
-    dbx: keyDatabase(find(Guids.imageSecurityDatabase, 'dbx')),
+    ...base, loaded: vm.loaded, mode: v.mode, ready: v.readiness.ready, missing: v.readiness.missing,
+    dbxRevision: v.dbx.present ? v.dbx.facts.revision ?? 'older than any published' : null,
+    storagePercent: v.storage.percent, used: v.storage.used, maxStorage: v.storage.maxStorage,
   };
 }

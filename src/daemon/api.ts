@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { parseGuidOrAlias } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
@@ -8,7 +9,9 @@ import { VmError } from './registry.js';
 import { OwnershipLostError } from '../persist/postgres.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { WorkTracker } from './limits.js';
-import { variableListItem, variableDetail, vmView, secureBootView } from './api-views.js';
+import { variableListItem, variableDetail, vmView, secureBootView, fleetRow } from './api-views.js';
+import { inspectorHtml, sendHtml, sendBytes } from '../ui/page-html.js';
+import { encodeQemuJson } from '../persist/json-qemu.js';
 import { HostWriteError, hostName, hostVariable, hostPut, hostDelete, findVariable, type HostWriteProblem } from './host-write.js';
 
 export interface ApiContext {
@@ -43,7 +46,7 @@ export function createApiHandler(ctx: ApiContext, token?: string): (req: Incomin
   const expected = token === undefined ? undefined : digest(token);
   return (req, res) => {
     const started = performance.now();
-    if (expected && !authorized(req, expected)) {
+    if (expected && !authorized(req, expected) && !(isUiPath(req) && queryAuthorized(req, expected))) {
       ctx.logger.warn({ method: req.method, path: pathOf(req) }, 'api: missing or wrong bearer token');
       res.setHeader('WWW-Authenticate', 'Bearer');
       send(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <token> required' });
@@ -82,6 +85,11 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     res.end(text);
     return;
   }
+  if (a === 'ui') {
+    allow(method, ['GET']);
+    await uiRoute(ctx, res, parts.slice(1));
+    return;
+  }
   if (a !== 'vms') throw new HttpError(404, 'no-route', 'no such endpoint');
   if (id === undefined) {
     allow(method, ['GET']);
@@ -100,7 +108,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   }
   if (b === 'secure-boot' && guidText === undefined) {
     allow(method, ['GET']);
-    send(res, 200, secureBootView(vm));
+    send(res, 200, await secureBootView(vm));
     return;
   }
   if (b !== 'variables') throw new HttpError(404, 'no-route', 'no such endpoint');
@@ -133,6 +141,46 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     default:
       allow(method, ['GET', 'PUT', 'DELETE']);
   }
+}
+
+/**
+ * The inspector page at /ui (docs/inspector.md), under the API's own auth: on
+ * the TCP listener the token may also come as `?token=` on /ui paths, since a
+ * browser opening a link sends no Authorization header. The page decodes the
+ * stores itself; the daemon hands over the fleet list and a VM's variables.
+ */
+async function uiRoute(ctx: ApiContext, res: ServerResponse, parts: string[]): Promise<void> {
+  if (parts.length === 0) {
+    sendHtml(res, await inspectorHtml({ fleet: '/ui/fleet.json', vmStore: '/ui/vms/{id}/store.json' }));
+    return;
+  }
+  if (parts.length === 1 && parts[0] === 'fleet.json') {
+    const loaded = new Map(ctx.registry.loaded().map((vm) => [vm.id, vm]));
+    const vms = [];
+    for (const s of await ctx.registry.list()) {
+      const vm = loaded.get(s.id) ?? await vmFor(ctx, s.id, true).catch(() => undefined);
+      const mtime = await stat(s.storePath).then((st) => st.mtime.toISOString(), () => null);
+      vms.push(await fleetRow(s, vm, mtime));
+    }
+    send(res, 200, { vms });
+    return;
+  }
+  if (parts.length === 3 && parts[0] === 'vms' && parts[2] === 'store.json') {
+    const vm = await vmFor(ctx, parts[1]!, true);
+    sendBytes(res, encodeQemuJson(vm.service.variables()), 'application/json');
+    return;
+  }
+  throw new HttpError(404, 'no-route', 'no such endpoint');
+}
+
+function isUiPath(req: IncomingMessage): boolean {
+  const p = pathOf(req);
+  return p === '/ui' || p.startsWith('/ui/');
+}
+
+function queryAuthorized(req: IncomingMessage, expected: Buffer): boolean {
+  const q = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  return q !== null && timingSafeEqual(digest(q), expected);
 }
 
 /**

@@ -2,6 +2,7 @@ import { writeGuid } from '../wire/guid.js';
 import { checkName, qemuAcceptsName } from '../wire/ucs2.js';
 import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
 import { isAccessible } from '../store/access.js';
+import { storageInfo } from '../store/quota.js';
 import { keyAt } from '../store/variable.js';
 import { EfiStatus } from '../wire/status.js';
 import type { Message } from './message.js';
@@ -63,10 +64,10 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
 /** QUERY_VARIABLE_INFO (4), spec §2.5.4: one pool, requested attributes ignored ([DIFF] kept). */
 export function queryVariableInfo(s: ServiceState, m: Message): Outcome {
   if (!fitsBuffer(s, Qvi.end)) return fail('reply-exceeds-buffer');
-  const max = s.options.size;
-  m.setU64(Qvi.maxStorage, max);
-  m.setU64(Qvi.remaining, Math.max(0, max - s.store.usedStorage));
-  m.setU64(Qvi.maxVariableSize, Math.floor(max / 4));
+  const info = storageInfo(s.store.usedStorage, s.options.size);
+  m.setU64(Qvi.maxStorage, info.maxStorage);
+  m.setU64(Qvi.remaining, info.remaining);
+  m.setU64(Qvi.maxVariableSize, info.maxVariableSize);
   m.setU32(Qvi.attributes, 0);
   return ok(Qvi.end);
 }
