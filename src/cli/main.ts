@@ -87,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
     err(`uefi-vars: unknown command ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''} (try --help)`);
     return Exit.FAILURE;
   }
+  // `uefi-vars CMD --version` answers like `uefi-vars --version` (no command takes a --version of its own).
+  if (cmd !== 'help' && rest.length === 1 && rest[0] === '--version') { out(version()); return Exit.OK; }
   try {
     const command = await load();
     if (cmd === 'help') { out(helpText(command.spec)); return Exit.OK; }

@@ -24,11 +24,11 @@ export const serveSpec: CommandSpec = {
   name: 'serve',
   summary: 'run the daemon: VMMs connect over a Unix socket, the management API beside it',
   usage: [
-    'serve [--store PATH | --state-dir DIR | --postgres URL [--owner NAME] | --memory] [--socket PATH] [--api PATH]',
-    '      [--api-port N --api-token-file F] [--config FILE] [--pid-file F] [--log-file F] [--log-level L] [device options]',
+    'serve [--store PATH | --state-dir DIR | --postgres URL [--owner NAME] | --memory] [--socket PATH] [--api PATH] ' +
+    '[--api-port N --api-token-file F] [--config FILE] [--pid-file F] [--log-file F] [--log-level L] [--json] [limits] [device options]',
   ],
   options: [
-    opt(STORES, { name: 'store', type: 'string', value: 'PATH', help: 'one VM, any store format (default ./uefi-vars.json, created as QEMU JSON if missing)' }),
+    opt(STORES, { name: 'store', type: 'string', value: 'PATH', help: 'one VM, any store format (default ./uefi-vars.json; a missing file starts empty, in the format its name says)' }),
     opt(STORES, { name: 'state-dir', type: 'string', value: 'DIR', help: 'one QEMU JSON store per VM, DIR/<vm-id>.json' }),
     opt(STORES, { name: 'postgres', type: 'string', value: 'URL', help: 'every VM in one PostgreSQL database (libpq URL; password from PGPASSWORD or ~/.pgpass)' }),
     opt(STORES, { name: 'owner', type: 'string', value: 'NAME', help: 'with --postgres: the owner recorded for the VMs this daemon loads (default HOSTNAME/PID)' }),
@@ -130,7 +130,7 @@ export async function runServe(args: string[]): Promise<number> {
         process.exit(Exit.FAILURE);
       }
       daemon.logger.info({ signal: sig }, 'signal: stopping');
-      void sdNotify('STOPPING=1');
+      void sdNotify('STOPPING=1', { unref: true });
       daemon.stop().then(async () => {
         await removePidFile();
         listen(false);
