@@ -143,7 +143,7 @@ export async function checkWriteTarget(path: string, format: StoreFormat): Promi
   }
   const held = detectFormat(bytes);
   if (held !== format) {
-    throw new StoreFileError(path, `holds ${held ? `a ${held} store` : 'something that is not a store'}; will not write ${format} over it (remove it first)`);
+    throw new StoreFileError(path, `holds ${held ? `a store in ${held} format` : 'something that is not a store'}; will not write ${format} over it (remove it first)`);
   }
 }
 
