@@ -159,3 +159,22 @@ test('bad settings are one line naming their source, exit 1', async (t) => {
     assert.match(r.stderr, why);
   }
 });
+
+test('/metrics has the process metrics under Prometheus\' standard process_* names, not prefixed', async (t) => {
+  const dir = tempDir(t);
+  const apiSock = join(dir, 'a.sock');
+  const serve = spawn(process.execPath, [CLI, 'serve', '--memory', '--socket', join(dir, 'd.sock'), '--api', apiSock, '--log-level', 'silent'], { stdio: 'ignore' });
+  t.after(() => { serve.kill('SIGKILL'); });
+  await until('the API socket', () => existsSync(apiSock));
+  const { request } = await import('node:http');
+  const text = await new Promise<string>((res, rej) => {
+    request({ socketPath: apiSock, path: '/metrics' }, (r) => { let b = ''; r.on('data', (c: Buffer) => { b += c.toString(); }); r.on('end', () => res(b)); }).on('error', rej).end();
+  });
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds']) {
+    assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
+  }
+  assert.doesNotMatch(text, /uefi_vars_process_|uefi_vars_nodejs_/);
+  assert.match(text, /^uefi_vars_vms_loaded /m, 'the service metrics keep their prefix');
+  serve.kill('SIGTERM');
+  assert.equal(await exitOf(serve), 0);
+});
