@@ -166,3 +166,19 @@ test('serve refuses an empty --store file before listening; the file stays empty
   assert.equal(readFileSync(store).length, 0);
   assert.equal(existsSync(socket), false);
 });
+
+test('serve --store on a missing .fd creates an edk2 image (OVMF 4 MiB layout), never QEMU JSON', async (t) => {
+  const dir = tempDir(t);
+  const fd = join(dir, 'new.fd');
+  const socket = join(dir, 'd.sock');
+  const child = spawn(process.execPath, [CLI, 'serve', '--store', fd, '--socket', socket, '--log-level', 'silent'], { stdio: 'ignore' });
+  t.after(() => { child.kill('SIGKILL'); });
+  for (let i = 0; i < 400 && !(existsSync(socket) && existsSync(fd)); i++) await new Promise((r) => setTimeout(r, 25));
+  const exited = new Promise((res) => child.once('exit', res));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const image = new Uint8Array(readFileSync(fd));
+  assert.equal(image.length, OVMF_4M_SIZE);
+  const names = decodeEdk2Fd(image).variables.map((v) => nameKey(v.name));
+  assert.ok(names.length > 0, 'the machine-start variables were saved into the image');
+});
