@@ -99,7 +99,7 @@ test('with $NOTIFY_SOCKET, serve sends READY=1 (and MAINPID) only once its data 
 test('without $NOTIFY_SOCKET nothing is sent and serve does not run systemd-notify', async (t) => {
   const dir = tempDir(t);
   const socket = join(dir, 'd.sock');
-  const env = { ...process.env, PATH: '/nonexistent' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
   delete env['NOTIFY_SOCKET'];
   const serve = spawn(process.execPath, [CLI, 'serve', '--store', join(dir, 's.json'), '--socket', socket, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   t.after(() => { serve.kill('SIGKILL'); });
