@@ -1,51 +1,54 @@
 import type { ServiceOptions } from '../service/options.js';
-/** Tiny argument parser: positionals plus `--flag` / `--key value` options. */
+import { parseCommand, intValue, UsageError, type OptionSpec, type ParsedArgs as CommandArgs } from './command.js';
+
+export { UsageError };
+
+/** What the device options read; parseCommand's ParsedArgs (and the legacy parser's) fit it. */
 export interface ParsedArgs {
   positional: string[];
   flags: Set<string>;
   values: Map<string, string>;
 }
 
-import { UsageError } from './command.js';
-export { UsageError };
+const GROUP = 'device options';
 
-export function parseArgs(argv: readonly string[], valueOptions: readonly string[], flagOptions: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { positional: [], flags: new Set(), values: new Map() };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') { out.positional.push(...argv.slice(i + 1)); break; }
-    if (a.startsWith('--')) {
-      const [key, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-      if (valueOptions.includes(key)) {
-        const v = inline ?? argv[++i];
-        if (v === undefined) throw new UsageError(`--${key} needs a value`);
-        out.values.set(key, v);
-      } else if (flagOptions.includes(key)) {
-        out.flags.add(key);
-      } else {
-        throw new UsageError(`unknown option --${key}`);
-      }
-    } else {
-      out.positional.push(a);
-    }
-  }
-  return out;
+/** Device options shared by set, delete, replay and serve (DESIGN.md CLI contract; the switches: docs/deviations.md). */
+export const DEVICE_OPTIONS: OptionSpec[] = [
+  { name: 'size', type: 'string', value: 'N', group: GROUP, help: 'total variable storage in bytes (default 262144, as QEMU\'s size)' },
+  { name: 'buffer-size', type: 'string', value: 'N', group: GROUP, help: 'the negotiated communicate buffer (default 65536, at most 65536)' },
+  { name: 'force-secure-boot', type: 'boolean', group: GROUP, help: 'SecureBootEnable may not be turned off (QEMU force-secure-boot)' },
+  { name: 'disable-custom-mode', type: 'boolean', group: GROUP, help: 'refuse every write of CustomMode (QEMU disable-custom-mode)' },
+  { name: 'allow-unsigned-pk', type: 'boolean', group: GROUP, help: 'a PK enrolled in Setup Mode needs no self-signature (edk2\'s default)' },
+  { name: 'allow-pk-signed-db', type: 'boolean', group: GROUP, help: 'db/dbx/dbt/dbr may be signed by PK as well as by KEK' },
+  { name: 'allow-kek-signed-kek-append', type: 'boolean', group: GROUP, help: 'a KEK append may be signed by KEK' },
+  { name: 'edk2-varcheck', type: 'boolean', group: GROUP, help: 'SMM functions 7, 9, 10 answered as edk2 does' },
+];
+
+/** Device options without --buffer-size: serve takes the buffer size from the VMM per request. */
+export const SERVE_DEVICE_OPTIONS: OptionSpec[] = DEVICE_OPTIONS.filter((o) => o.name !== 'buffer-size');
+
+/** Legacy names (kept for modules written against the old parser). */
+export const DEVICE_VALUE_OPTIONS = DEVICE_OPTIONS.filter((o) => o.type === 'string').map((o) => o.name);
+export const DEVICE_FLAG_OPTIONS = DEVICE_OPTIONS.filter((o) => o.type === 'boolean').map((o) => o.name);
+
+/**
+ * Legacy entry point: positionals plus `--flag` / `--key value`, now a thin
+ * wrapper over parseCommand (so `-h`/`--help` and suggestions work there too).
+ * New commands declare a CommandSpec instead.
+ */
+export function parseArgs(argv: readonly string[], valueOptions: readonly string[], flagOptions: readonly string[]): CommandArgs {
+  return parseCommand({
+    name: 'command', summary: '', usage: [],
+    options: [
+      ...valueOptions.map((name): OptionSpec => ({ name, type: 'string', help: '' })),
+      ...flagOptions.map((name): OptionSpec => ({ name, type: 'boolean', help: '' })),
+    ],
+  }, argv);
 }
 
 export function intOption(p: ParsedArgs, key: string): number | undefined {
-  const v = p.values.get(key);
-  if (v === undefined) return undefined;
-  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(v)) throw new UsageError(`--${key} must be a number, got ${JSON.stringify(v)}`);
-  return Number(v);
+  return intValue({ ...p, lists: new Map(), pairs: new Map() }, key);
 }
-
-/** Device options shared by several commands (DESIGN.md CLI contract). */
-export const DEVICE_VALUE_OPTIONS = ['size', 'buffer-size'] as const;
-export const DEVICE_FLAG_OPTIONS = [
-  'force-secure-boot', 'disable-custom-mode',
-  // the contested rules (docs/deviations.md, "Switches")
-  'allow-unsigned-pk', 'allow-pk-signed-db', 'allow-kek-signed-kek-append', 'edk2-varcheck',
-] as const;
 
 export interface DeviceOptions {
   size?: number;
@@ -83,3 +86,12 @@ export function deviceOptions(p: ParsedArgs): DeviceOptions {
   if (bufferSize > 65536) throw new UsageError('--buffer-size is at most 65536 (QEMU clamps it there)');
   return { ...(size !== undefined ? { size } : {}), bufferSize, service: serviceOptions(p) };
 }
+
+/** `--json`: the command's report as one JSON document on stdout, schema in docs/cli.md. */
+export const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', help: 'print the report as JSON (schema: docs/cli.md)' };
+
+/** `--create`: a missing or empty store file starts as an empty store in the format its name says. */
+export const CREATE_OPTION: OptionSpec = {
+  name: 'create', type: 'boolean',
+  help: 'a missing or empty STORE starts empty, in the format its name says (.fd: OVMF 4 MiB layout; else QEMU JSON)',
+};

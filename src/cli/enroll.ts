@@ -97,7 +97,8 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const steps = await buildSteps(p);
   // A store that does not fully parse stops here: nothing is ever written over it.
   const loaded: LoadedStore = source ? await loadStoreFile(source) : { path: '(empty store)', format: 'json', variables: [] };
-  const { inPlace, targets } = targetsOf(p, source, loaded.format);
+  // efivarfs is never written in place (refused below); an --output takes the format its name says.
+  const { inPlace, targets } = targetsOf(p, source, loaded.format === 'efivarfs' ? 'json' : loaded.format);
   if (inPlace && loaded.readOnly) throw new UsageError(`${source}: an efivarfs directory is read-only; give --output`);
   const result = applyEnroll(loaded.variables, steps.steps);
   for (const w of result.warnings) err(`uefi-vars enroll: warning: ${w}`);

@@ -1,30 +1,58 @@
 import { writeFile } from 'node:fs/promises';
 import { encodeName } from '../wire/ucs2.js';
 import { toHex } from '../wire/hex.js';
+import { formatAttributes } from '../wire/attributes.js';
+import { isoTime } from '../wire/time.js';
 import { VariableStore } from '../store/store.js';
 import { loadStoreFile } from '../persist/store-file.js';
 import { pgTarget, readPgVm } from './pg-target.js';
-import { parseArgs, UsageError } from './args.js';
-import { parseGuidArg } from './set.js';
-import { Exit, out, err } from './io.js';
+import { parseCommand, type CommandSpec } from './command.js';
+import { UsageError, JSON_OPTION } from './args.js';
+import { guidFor } from './set.js';
+import { Exit, out, err, writeStdout } from './io.js';
 
-/** uefi-vars get STORE NAME GUID [--out FILE]: the stored data, as hex on stdout or raw to FILE. */
+export const getSpec: CommandSpec = {
+  name: 'get',
+  summary: 'read one variable: its data as hex, or raw to a file',
+  usage: ['get STORE NAME [GUID] [--out FILE|-] [--json]'],
+  options: [
+    { name: 'out', short: 'o', type: 'string', value: 'FILE', help: 'write the raw data to FILE (- for stdout) instead of hex' },
+    JSON_OPTION,
+  ],
+  details: 'GUID may be left out for a well-known NAME (PK, KEK, db, dbx, dbt, dbr, SecureBoot, SetupMode, Boot####, BootOrder, ...).\n' +
+    'Exit 2 if the variable does not exist.',
+};
+
+/** uefi-vars get STORE NAME [GUID] [--out FILE|-] [--json] */
 export async function runGet(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['out'], []);
+  const p = parseCommand(getSpec, argv);
   const [storePath, name, guidText, ...rest] = p.positional;
-  if (!storePath || !name || !guidText || rest.length) throw new UsageError('usage: uefi-vars get STORE NAME GUID [--out FILE]');
-  const guid = parseGuidArg(guidText);
+  if (!storePath || !name || rest.length) throw new UsageError('usage: uefi-vars get STORE NAME [GUID] [--out FILE|-]');
+  const guid = guidFor(name, guidText);
   const pg = pgTarget(storePath);
   const variables = pg ? await readPgVm(pg) : (await loadStoreFile(storePath)).variables;
   const v = new VariableStore(variables).get(guid, encodeName(name));
+  const json = p.flags.has('json');
   if (!v) {
     err(`uefi-vars: ${pg?.shown ?? storePath}: no variable ${name} ${guid}`);
+    if (json) out(JSON.stringify({ store: pg?.shown ?? storePath, name, guid, found: false }));
     return Exit.EFI_ERROR;
   }
   const file = p.values.get('out');
-  if (file) {
+  if (file === '-') {
+    await writeStdout(v.data);
+  } else if (file) {
     try { await writeFile(file, v.data); } catch (e) { err(`uefi-vars: ${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); return Exit.FAILURE; }
-  } else {
+  }
+  if (json) {
+    // With --out - the data went to stdout already: the report goes to stderr so stdout stays the bytes.
+    const report = JSON.stringify({
+      store: pg?.shown ?? storePath, name, guid, found: true,
+      attributes: v.attributes, attributesText: formatAttributes(v.attributes), size: v.data.length,
+      time: isoTime(v.time), ...(file ? { out: file } : { dataHex: toHex(v.data) }),
+    });
+    if (file === '-') err(report); else out(report);
+  } else if (!file) {
     out(toHex(v.data));
   }
   return Exit.OK;

@@ -1,11 +1,14 @@
 import { VariableService } from '../service/variable-service.js';
-import { loadStoreFile, saveStoreFile } from '../persist/store-file.js';
+import { loadStoreFile, saveStoreFile, type FileStore } from '../persist/store-file.js';
 import { pgTarget } from './pg-target.js';
 import { assertStoreFree } from '../persist/store-lock.js';
 import { eventRequest, replyStatus, setVariableRequest } from '../client/requests.js';
 import { Guids } from '../wire/guid.js';
-import { Attr } from '../wire/attributes.js';
+import { Attr, formatAttributes } from '../wire/attributes.js';
+import { encodeName } from '../wire/ucs2.js';
 import { statusName, EfiStatus, DeviceStatus } from '../wire/status.js';
+import { VariableStore } from '../store/store.js';
+import type { Variable } from '../store/variable.js';
 import { UsageError, type DeviceOptions } from './args.js';
 import { Exit, out, err } from './io.js';
 
@@ -17,12 +20,6 @@ export function parsePhase(v: string | undefined): CallPhase {
   throw new UsageError(`--phase is boot or runtime, got ${JSON.stringify(v)}`);
 }
 
-/**
- * Run one request through the full guest path on a store file: load it, start a
- * service on it (machine start: auth initialisation), reach the phase, send the
- * request exactly as a guest would, and write the store back — atomically, in
- * its own format — only if the answer is EFI_SUCCESS. Prints the status first.
- */
 export interface CallOptions {
   phase: CallPhase;
   /**
@@ -31,39 +28,87 @@ export interface CallOptions {
    * CustomMode returns to 0 at the next machine start (spec §4.5).
    */
   customMode?: boolean;
+  /** A missing or empty store file starts as an empty store (loadStoreFile `create`). */
+  create?: boolean;
+  json?: boolean;
 }
 
-export async function guestCall(storePath: string, request: Uint8Array, call: CallOptions, dev: DeviceOptions): Promise<number> {
-  const phase = call.phase;
+/** What set or delete asks for; the request is built once the store (and so the old variable) is known. */
+export interface GuestWrite {
+  op: 'set' | 'delete';
+  name: string;
+  guid: string;
+  /** The SetVariable request for the variable as stored now (undefined: none). */
+  request(old: Variable | undefined): { attributes: number; data: Uint8Array };
+}
+
+/** `--json` report of set and delete (docs/cli.md "JSON output"). */
+export interface WriteReport {
+  command: 'set' | 'delete';
+  status: string;
+  store: string;
+  format: string;
+  name: string;
+  guid: string;
+  attributes: number;
+  attributesText: string;
+  size: number;
+  /** The variable was there before the call. */
+  existed: boolean;
+  /** The store file was rewritten. */
+  written: boolean;
+  /** The service's named reason for a refusal, or null. */
+  reason: string | null;
+}
+
+/**
+ * Run one write through the full guest path on a store file: load it, start a
+ * service on it (machine start: auth initialisation), reach the phase, send the
+ * request exactly as a guest would, and write the store back — atomically, in
+ * its own format — only if the answer is EFI_SUCCESS. Prints the status first
+ * (or, with --json, one report object).
+ */
+export async function guestCall(storePath: string, write: GuestWrite, call: CallOptions, dev: DeviceOptions): Promise<number> {
   const pg = pgTarget(storePath);
-  if (pg) throw new UsageError(`${pg.shown}: set and delete work on store files; write a PostgreSQL VM through the management API of the daemon serving it`);
+  if (pg) throw new UsageError(`${pg.shown}: set and delete work on store files; write a PostgreSQL VM with \`uefi-vars api set|delete\` on the daemon serving it`);
   // A daemon serving this store would overwrite our change with its next save.
   await assertStoreFree(storePath);
-  const store = await loadStoreFile(storePath);
-  if (store.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
-  const svc = await VariableService.create({
-    variables: store.variables,
-    options: dev.service,
+  const loaded = await loadStoreFile(storePath, { create: call.create ?? false });
+  if (loaded.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
+  const store: FileStore = loaded;
+  const svc = await VariableService.create({ variables: store.variables, options: dev.service });
+  const report = (status: bigint, args: { attributes: number; data: Uint8Array }, existed: boolean, written: boolean, reason?: string): WriteReport => ({
+    command: write.op, status: statusName(status), store: storePath, format: store.format, name: write.name, guid: write.guid,
+    attributes: args.attributes, attributesText: formatAttributes(args.attributes), size: args.data.length,
+    existed, written, reason: reason ?? null,
   });
   if (call.customMode) {
     const r = await svc.process(setVariableRequest({ name: 'CustomMode', guid: Guids.customModeEnable, attributes: Attr.NV | Attr.BS, data: Uint8Array.of(1) }), dev.bufferSize);
-    if (!r.reply || replyStatus(r.reply) !== EfiStatus.SUCCESS) {
-      err(`uefi-vars: ${storePath}: cannot enter CustomMode (${r.reply ? statusName(replyStatus(r.reply)) : 'device error'})`);
-      out(r.reply ? statusName(replyStatus(r.reply)) : 'EFI_DEVICE_ERROR');
+    const status = r.reply ? replyStatus(r.reply) : EfiStatus.DEVICE_ERROR;
+    if (status !== EfiStatus.SUCCESS) {
+      err(`uefi-vars: ${storePath}: cannot enter CustomMode (${statusName(status)})`);
+      if (call.json) out(JSON.stringify(report(status, { attributes: 0, data: new Uint8Array(0) }, false, false, r.reason ?? 'custom-mode-refused')));
+      else out(statusName(status));
       return Exit.EFI_ERROR;
     }
   }
-  if (phase === 'runtime') await svc.process(eventRequest('exitBootServices'), dev.bufferSize);
-  const r = await svc.process(request, dev.bufferSize);
+  if (call.phase === 'runtime') await svc.process(eventRequest('exitBootServices'), dev.bufferSize);
+  const old = new VariableStore(svc.variables()).get(write.guid, encodeName(write.name));
+  const args = write.request(old);
+  const r = await svc.process(setVariableRequest({ name: write.name, guid: write.guid, ...args }), dev.bufferSize);
   let status: bigint;
   if (r.deviceStatus === DeviceStatus.ERR_BAD_BUFFER_SIZE) status = EfiStatus.BAD_BUFFER_SIZE; // edk2's mapping of 0x12
   else if (r.deviceStatus !== DeviceStatus.SUCCESS || !r.reply) status = EfiStatus.DEVICE_ERROR;
   else status = replyStatus(r.reply);
-  out(statusName(status));
-  if (status !== EfiStatus.SUCCESS) {
+  const ok = status === EfiStatus.SUCCESS;
+  if (ok) await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false });
+  if (call.json) out(JSON.stringify(report(status, args, old !== undefined, ok, ok ? undefined : r.reason)));
+  else out(statusName(status));
+  if (!ok) {
     if (r.reason) err(`uefi-vars: ${storePath}: refused (${r.reason}); store unchanged`);
     return Exit.EFI_ERROR;
   }
-  await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false });
+  // QEMU answers EFI_SUCCESS for a delete of nothing (spec §2.5.3 step 7); say so, apart from the status.
+  if (write.op === 'delete' && old === undefined) err(`uefi-vars: ${storePath}: ${write.name} ${write.guid}: (no such variable)`);
   return Exit.OK;
 }

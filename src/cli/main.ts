@@ -1,65 +1,121 @@
 #!/usr/bin/env node
-import { UsageError, HelpRequested, helpText } from './command.js';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { UsageError, HelpRequested, helpText, closest, parseCommand, type CommandSpec } from './command.js';
 import { StoreFileError } from '../persist/store-file.js';
-import { Exit, err, out } from './io.js';
+import { Exit, err, out, quietOnClosedPipe } from './io.js';
 
-const HELP = `uefi-vars — UEFI variable service for virtual machines
+export type Run = (argv: string[]) => Promise<number>;
+export interface CommandModule { spec: CommandSpec; run: Run }
 
-usage:
-  uefi-vars serve  [--store PATH | --state-dir DIR | --postgres URL] [--socket PATH] [--api PATH] [device options]
-  uefi-vars print  STORE [--json] [--verbose]
-  uefi-vars get    STORE NAME GUID [--out FILE]
-  uefi-vars set    STORE NAME GUID ATTRS (--data-file F | --hex H | --empty) [--phase boot|runtime] [device options]
-  uefi-vars delete STORE NAME GUID [--phase boot|runtime]
-  uefi-vars convert IN OUT [--to json|edk2|aws]
-  uefi-vars replay TRACE [--store INITIAL] [--connect SOCKET] [device options]
-  uefi-vars keys   generate DIR --cn NAME
-  uefi-vars sign   --key KEY --cert CERT NAME GUID (ESL|CERT)... [--append] [--time T] --output UPDATE.auth
-  uefi-vars esl    build OUT (CERT|ESL)... [--sha256 HEX] | esl list FILE
-  uefi-vars apply  UPDATE STORE... [--state-dir DIR] [--dry-run] [--jobs N] [--json]
-  uefi-vars diff   A B [--json]
-  uefi-vars ui     [STORE|TRACE…] [--port N]   (inspector page on loopback)
-
-device options: --size N  --buffer-size N  --force-secure-boot  --disable-custom-mode
-GUID: text form, or the aliases global, security.   ATTRS: 0x67, 7, or NV|BS|RT|HR|AT|AP.
-exit codes: 0 success; 1 usage or I/O error; 2 an EFI status other than EFI_SUCCESS
-(set/delete/get) or replay mismatches. See docs/cli.md.`;
-
-type Command = (argv: string[]) => Promise<number>;
-
-const commands: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('./serve.js')).runServe,
-  print: async () => (await import('./print.js')).runPrint,
-  get: async () => (await import('./get.js')).runGet,
-  set: async () => (await import('./set.js')).runSet,
-  delete: async () => (await import('./set.js')).runDelete,
-  convert: async () => (await import('./convert.js')).runConvert,
-  enroll: async () => (await import('./enroll.js')).runEnroll,
-  replay: async () => (await import('./replay.js')).runReplay,
-  keys: async () => (await import('./keys.js')).runKeys,
-  sign: async () => (await import('./sign.js')).runSign,
-  esl: async () => (await import('./esl.js')).runEsl,
-  apply: async () => (await import('./apply.js')).runApply,
-  diff: async () => (await import('./diff.js')).runDiff,
-  conformance: async () => (await import('./conformance.js')).runConformanceCommand,
-  'qtest-serve': async () => (await import('./qtest-serve.js')).runQtestServe,
-  ui: async () => (await import('./ui.js')).runUi,
+/**
+ * The command table: name -> lazy loader of the command's { spec, run }, so
+ * `uefi-vars get` loads get.ts and what it needs, nothing else. Convention:
+ * the module src/cli/NAME.ts exports `nameSpec: CommandSpec` and
+ * `runName(argv): Promise<number>`, and `run` parses argv with
+ * parseCommand(nameSpec, argv). A new command is one line here:
+ *   enroll: async () => { const m = await import('./enroll.js'); return { spec: m.enrollSpec, run: m.runEnroll }; },
+ * `--help` lists the commands in this order; `uefi-vars completion`,
+ * docs/cli.md's option tables and the man page are generated from the specs.
+ */
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  serve: async () => { const m = await import('./serve.js'); return { spec: m.serveSpec, run: m.runServe }; },
+  print: async () => {
+    // print.ts declares its spec in its own branch (issue 14); until then main checks its options.
+    const m: { printSpec?: CommandSpec; runPrint: Run } = await import('./print.js');
+    return m.printSpec ? { spec: m.printSpec, run: m.runPrint } : checked(PRINT_SPEC, m.runPrint);
+  },
+  get: async () => { const m = await import('./get.js'); return { spec: m.getSpec, run: m.runGet }; },
+  set: async () => { const m = await import('./set.js'); return { spec: m.setSpec, run: m.runSet }; },
+  delete: async () => { const m = await import('./set.js'); return { spec: m.deleteSpec, run: m.runDelete }; },
+  convert: async () => { const m = await import('./convert.js'); return { spec: m.convertSpec, run: m.runConvert }; },
+  replay: async () => { const m = await import('./replay.js'); return { spec: m.replaySpec, run: m.runReplay }; },
+  enroll: async () => { const m = await import('./enroll.js'); return { spec: m.enrollSpec, run: m.runEnroll }; },
+  keys: async () => { const m = await import('./keys.js'); return { spec: m.keysSpec, run: m.runKeys }; },
+  sign: async () => { const m = await import('./sign.js'); return { spec: m.signSpec, run: m.runSign }; },
+  esl: async () => { const m = await import('./esl.js'); return { spec: m.eslSpec, run: m.runEsl }; },
+  apply: async () => { const m = await import('./apply.js'); return { spec: m.applySpec, run: m.runApply }; },
+  diff: async () => { const m = await import('./diff.js'); return { spec: m.diffSpec, run: m.runDiff }; },
+  conformance: async () => { const m = await import('./conformance.js'); return { spec: m.conformanceSpec, run: m.runConformanceCommand }; },
+  'qtest-serve': async () => { const m = await import('./qtest-serve.js'); return { spec: m.qtestServeSpec, run: m.runQtestServe }; },
+  ui: async () => { const m = await import('./ui.js'); return { spec: m.UI, run: m.runUi }; },
+  api: async () => { const m = await import('./api.js'); return { spec: m.apiSpec, run: m.runApi }; },
+  completion: async () => { const m = await import('./completion.js'); return { spec: m.completionSpec, run: m.runCompletion }; },
 };
 
+const PRINT_SPEC: CommandSpec = {
+  name: 'print', summary: 'list a store\'s variables and its Secure Boot state', usage: ['print STORE [--json] [--verbose]'],
+  options: [
+    { name: 'json', type: 'boolean', help: 'print the report as JSON (schema: docs/cli.md)' },
+    { name: 'verbose', type: 'boolean', help: 'the data of every variable as hex' },
+  ],
+};
+
+/** A command whose module parses its own argv without a spec: check argv against `spec` first (--help, unknown options). */
+function checked(spec: CommandSpec, run: Run): CommandModule {
+  return { spec, run: (argv) => { parseCommand(spec, argv); return run(argv); } };
+}
+
+export async function loadAllCommands(): Promise<CommandModule[]> {
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
+}
+
+/** The package version, read beside the installed module (dist/src/cli -> the package root). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+export function programHelp(commands: readonly CommandModule[]): string {
+  const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
+  return [
+    'uefi-vars — UEFI variable service for virtual machines', '',
+    'usage: uefi-vars COMMAND [ARGS] [OPTIONS]', '       uefi-vars help COMMAND | COMMAND --help', '       uefi-vars --version', '',
+    'commands:',
+    ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
+    '',
+    'STORE: QEMU JSON, edk2 .fd (also .gz), AWS uefi-data, an efivarfs directory (read-only), or postgresql://HOST/DB#VM.',
+    'GUID: text form, or the aliases global, security.   ATTRS: 0x67, 7, or NV|BS|RT|HR|AT|AP.',
+    'exit codes: 0 success; 1 usage or I/O error; 2 an EFI status other than EFI_SUCCESS or replay mismatches.',
+    'See docs/cli.md or man uefi-vars.',
+  ].join('\n');
+}
+
 async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { out(HELP); return cmd ? Exit.OK : Exit.FAILURE; }
-  const load = commands[cmd];
-  if (!load) { err(`uefi-vars: unknown command ${JSON.stringify(cmd)} (try --help)`); return Exit.FAILURE; }
+  if (cmd === '--version' || cmd === '-V') { out(version()); return Exit.OK; }
+  if (!cmd || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) {
+    out(programHelp(await loadAllCommands()));
+    return cmd ? Exit.OK : Exit.FAILURE;
+  }
+  const name = cmd === 'help' ? rest[0]! : cmd;
+  const load = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load || (cmd === 'help' && rest.length > 1)) {
+    const near = closest(name, Object.keys(COMMANDS));
+    err(`uefi-vars: unknown command ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''} (try --help)`);
+    return Exit.FAILURE;
+  }
+  // `uefi-vars CMD --version` answers like `uefi-vars --version` (no command takes a --version of its own).
+  if (cmd !== 'help' && rest.length === 1 && rest[0] === '--version') { out(version()); return Exit.OK; }
   try {
-    return await (await load())(rest);
+    const command = await load();
+    if (cmd === 'help') { out(helpText(command.spec)); return Exit.OK; }
+    return await command.run(rest);
   } catch (e) {
     if (e instanceof HelpRequested) { out(helpText(e.spec)); return Exit.OK; }
-    if (e instanceof UsageError) { err(`uefi-vars ${cmd}: ${e.message}`); return Exit.FAILURE; }
+    if (e instanceof UsageError) { err(`uefi-vars ${name}: ${e.message}`); return Exit.FAILURE; }
     if (e instanceof StoreFileError) { err(`uefi-vars: ${e.message}`); return Exit.FAILURE; }
-    err(`uefi-vars ${cmd}: ${(e as Error).message}`);
+    err(`uefi-vars ${name}: ${(e as Error).message}`);
     return Exit.FAILURE;
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+/** Run only as the program (also through npm's bin symlink), not when a test or the docs script imports the table. */
+function isEntryPoint(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try { return realpathSync(arg) === fileURLToPath(import.meta.url); } catch { return false; }
+}
+
+if (isEntryPoint()) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

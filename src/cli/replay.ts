@@ -3,9 +3,26 @@ import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
 import { replayTrace, describeDifference, type ReplayTarget } from '../service/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
-import { parseArgs, deviceOptions, UsageError, jsonLoadOptions, DEVICE_VALUE_OPTIONS, DEVICE_FLAG_OPTIONS } from './args.js';
+import { deviceOptions, UsageError, DEVICE_OPTIONS, JSON_OPTION, jsonLoadOptions } from './args.js';
+import { parseCommand, type CommandSpec } from './command.js';
 import { Exit, out, err } from './io.js';
 import { deviceReplayTarget } from '../device/replay-target.js';
+
+export const replaySpec: CommandSpec = {
+  name: 'replay',
+  summary: 'replay a QEMU pcapfile capture and compare every reply byte for byte',
+  usage: ['replay TRACE [--store INITIAL] [--via service|dma|pio] [--connect SOCKET [--vm ID]] [--quiet] [--json] [device options]'],
+  options: [
+    { name: 'store', type: 'string', value: 'INITIAL', help: 'the store the service starts from (default: empty)' },
+    { name: 'lenient-json', type: 'boolean', help: 'load a QEMU JSON --store as QEMU does, repairing what it would (one warning per field)' },
+    { name: 'via', type: 'string', value: 'service|dma|pio', help: 'feed requests to the service directly, or through the register-level device model' },
+    { name: 'connect', type: 'string', value: 'SOCKET', help: 'replay through a running daemon' },
+    { name: 'vm', type: 'string', value: 'ID', help: 'the VM id to say HELLO with (with --connect; default "default")' },
+    { name: 'quiet', short: 'q', type: 'boolean', help: 'only the summary line' },
+    JSON_OPTION, ...DEVICE_OPTIONS,
+  ],
+  details: 'One line per difference, then "N requests, M mismatches" (documented deviations counted apart). Exit 0 iff M = 0, else 2.',
+};
 
 /**
  * uefi-vars replay TRACE [--store INITIAL] [device options] [--via service|dma|pio] [--connect SOCKET [--vm ID]]
@@ -13,7 +30,7 @@ import { deviceReplayTarget } from '../device/replay-target.js';
  * deviations counted apart); exit 0 iff M = 0.
  */
 export async function runReplay(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['store', 'connect', 'vm', 'via', ...DEVICE_VALUE_OPTIONS], ['quiet', 'json', 'lenient-json', ...DEVICE_FLAG_OPTIONS]);
+  const p = parseCommand(replaySpec, argv);
   const [trace, ...rest] = p.positional;
   if (!trace || rest.length) throw new UsageError('usage: uefi-vars replay TRACE [--store INITIAL [--lenient-json]] [--size N] [--buffer-size N] [--force-secure-boot] [--disable-custom-mode] [--connect SOCKET]');
   const dev = deviceOptions(p);
@@ -45,10 +62,17 @@ export async function runReplay(argv: string[]): Promise<number> {
     const report = await replayTrace(records, target, dev.bufferSize);
     if (p.flags.has('json')) {
       out(JSON.stringify({
-        trace, requests: report.requests, mismatches: report.mismatches, followingDeviation: report.followingDeviation,
-        unexplained: report.unexplained, deviations: report.deviations, differences: report.differences,
-      }, null, 2));
+        trace, requests: report.requests, mismatches: report.mismatches, deviations: report.deviations,
+        differences: p.flags.has('quiet') ? [] : report.differences.map((d) => ({
+          index: d.index, function: d.function, variable: d.variable, what: d.what, deviation: d.deviation, reason: d.reason ?? null,
+        })),
+      }));
       return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
+    }
+    if (!p.flags.has('quiet')) {
+      for (const d of report.differences) {
+        out(`${d.index} ${d.function} ${d.variable}: ${d.what}${d.deviation ? ` [documented deviation: ${d.reason}]` : d.reason ? ` (${d.reason})` : ''}`);
+      }
     }
     if (!p.flags.has('quiet')) {
       for (const d of report.differences) out(`${d.index} ${d.function} ${d.variable}: ${d.what}${describeDifference(d)}`);

@@ -1,7 +1,7 @@
 import { nameKey } from '../wire/ucs2.js';
 import { toHex } from '../wire/hex.js';
 import { formatAttributes } from '../wire/attributes.js';
-import { formatTime, isZeroTime } from '../wire/time.js';
+import { isoTime } from '../wire/time.js';
 import type { Variable } from '../store/variable.js';
 import { platformMode } from '../auth/secure-boot.js';
 import { summarizeStore, type StoreSummary, type SecureBootFacts } from '../inspect/index.js';
@@ -26,7 +26,7 @@ export function variableDetail(v: Variable): VariableListItem & { dataHex: strin
     ...variableListItem(v),
     dataHex: toHex(v.data),
     timeHex: toHex(v.time),
-    time: isZeroTime(v.time) ? null : formatTime(v.time),
+    time: isoTime(v.time),
     ...(v.digest ? { digestHex: toHex(v.digest) } : {}),
   };
 }

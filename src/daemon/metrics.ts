@@ -61,7 +61,8 @@ export class DaemonMetrics {
       name: 'uefi_vars_vms_loaded', help: 'VMs whose store is loaded', registers,
       collect() { this.set(vms().length); },
     });
-    collectDefaultMetrics({ register: this.registry, prefix: 'uefi_vars_' });
+    // Prometheus' standard names (process_cpu_seconds_total, process_resident_memory_bytes, ...), as every exporter has them.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Count one answered MM request. `request` is the buffer as the guest sent it. */

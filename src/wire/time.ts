@@ -55,3 +55,24 @@ export function isZeroTime(b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (b[i] !== 0) return false;
   return true;
 }
+
+/**
+ * ISO 8601 text of an EFI_TIME, or null for the all-zero time (no time stored).
+ * TimeZone is the local time's offset from UTC in minutes (UEFI 2.10 §8.3,
+ * Localtime = UTC + TimeZone since the 2.7 errata; 1.x-2.6 had the opposite
+ * sign, which only matters for a non-zero zone: authenticated variables use 0);
+ * 0x07FF (EFI_UNSPECIFIED_TIMEZONE) gives a local time without an offset.
+ */
+export function isoTime(b: Uint8Array): string | null {
+  if (isZeroTime(b)) return null;
+  const t = decodeTime(b);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const ns = t.nanosecond ? `.${p(t.nanosecond, 9).replace(/0+$/, '')}` : '';
+  let zone = '';
+  if (t.timeZone === 0) zone = 'Z';
+  else if (t.timeZone !== 0x07ff) {
+    const off = t.timeZone;
+    zone = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  }
+  return `${p(t.year, 4)}-${p(t.month)}-${p(t.day)}T${p(t.hour)}:${p(t.minute)}:${p(t.second)}${ns}${zone}`;
+}
