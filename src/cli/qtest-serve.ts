@@ -66,16 +66,21 @@ function ramSize(s: string): bigint {
   return BigInt(m[1]!) << shift;
 }
 
+/** QEMU options qtest-serve takes with a value, and without one (QEMU's own spellings, one dash or two). */
+const VALUE_FLAGS = ['-display', '-machine', '-M', '-accel', '-qtest', '-qtest-log', '-chardev', '-mon', '-qmp', '-m', '-device', '-listen'];
+const BARE_FLAGS = ['-nodefaults', '-nographic', '-S', '-no-shutdown'];
+const KNOWN_FLAGS = new Set([...VALUE_FLAGS, ...BARE_FLAGS]);
+
 export function parseQemuArgs(argv: readonly string[]): ServeConfig {
   const c: ServeConfig = { device: {}, ramSize: 128n << 20n };
   const chardevs = new Map<string, string>();
   let mon: string | undefined;
   let device = false;
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(qtestServeSpec);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--help' || a === '-h') throw new HelpRequested(qtestServeSpec);
     const flag = a.replace(/^--?/, '-');
-    if (['-display', '-machine', '-M', '-accel', '-qtest', '-qtest-log', '-chardev', '-mon', '-qmp', '-m', '-device', '-listen'].includes(flag)) {
+    if (VALUE_FLAGS.includes(flag)) {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       switch (flag) {
@@ -126,10 +131,13 @@ export function parseQemuArgs(argv: readonly string[]): ServeConfig {
           break;
         }
       }
-    } else if (['-nodefaults', '-nographic', '-S', '-no-shutdown'].includes(flag)) {
+    } else if (BARE_FLAGS.includes(flag)) {
       // accepted, nothing to do
+    } else if (a.startsWith('-')) {
+      throw new UsageError(`unknown option ${a} (QEMU-style options: see --help)`);
     } else {
-      throw new UsageError(`unsupported option ${a}`);
+      const unknown = argv.slice(i + 1).find((x) => x.startsWith('-') && !KNOWN_FLAGS.has(x.replace(/^--?/, '-')));
+      throw new UsageError(unknown ? `unknown option ${unknown} (QEMU-style options: see --help)` : `unexpected argument ${a}`);
     }
   }
   if (mon) {

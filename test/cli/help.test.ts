@@ -104,7 +104,7 @@ test('completion bash completes commands, options and choice values from the spe
   const dir = tempDir(t);
   const r = cli('completion', 'bash');
   assert.equal(r.code, 0);
-  assert.deepEqual(bashComplete(r.stdout, dir, ['uefi-vars', 'con']), ['convert']);
+  assert.deepEqual(bashComplete(r.stdout, dir, ['uefi-vars', 'con']), ['conformance', 'convert']);
   assert.deepEqual(bashComplete(r.stdout, dir, ['uefi-vars', 'convert', '--t']), ['--template', '--to']);
   assert.deepEqual(bashComplete(r.stdout, dir, ['uefi-vars', 'convert', '--to', '']), ['aws', 'edk2', 'json']);
   assert.deepEqual(bashComplete(r.stdout, dir, ['uefi-vars', 'set', 'x', '--phase', 'r']), ['runtime']);
