@@ -74,6 +74,8 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     trace: str('TRACE as given'),
     requests: int('requests replayed'),
     mismatches: int('replies that differ, documented deviations excluded'),
+    followingDeviation: int('of the mismatches, those after a state-changing documented deviation'),
+    unexplained: int('mismatches no documented deviation explains'),
     deviations: int('replies that differ as docs/deviations.md documents'),
     differences: {
       type: 'array', description: 'one per difference (empty with --quiet)',
@@ -84,6 +86,8 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
         what: str('what differs'),
         deviation: { type: 'boolean', description: 'a documented deviation' },
         reason: { type: ['string', 'null'], description: 'the named reason, if any' },
+        deviationId: { type: ['string', 'null'], description: 'the documented deviation that decided this reply, if any' },
+        follows: { type: ['integer', 'null'], description: 'a mismatch after the deviation at this request number, if any' },
       }),
     },
   }),

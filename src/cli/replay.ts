@@ -62,17 +62,14 @@ export async function runReplay(argv: string[]): Promise<number> {
     const report = await replayTrace(records, target, dev.bufferSize);
     if (p.flags.has('json')) {
       out(JSON.stringify({
-        trace, requests: report.requests, mismatches: report.mismatches, deviations: report.deviations,
+        trace, requests: report.requests, mismatches: report.mismatches, followingDeviation: report.followingDeviation,
+        unexplained: report.unexplained, deviations: report.deviations,
         differences: p.flags.has('quiet') ? [] : report.differences.map((d) => ({
           index: d.index, function: d.function, variable: d.variable, what: d.what, deviation: d.deviation, reason: d.reason ?? null,
+          deviationId: d.deviationId ?? null, follows: d.follows ?? null,
         })),
       }));
       return report.mismatches === 0 ? Exit.OK : Exit.EFI_ERROR;
-    }
-    if (!p.flags.has('quiet')) {
-      for (const d of report.differences) {
-        out(`${d.index} ${d.function} ${d.variable}: ${d.what}${d.deviation ? ` [documented deviation: ${d.reason}]` : d.reason ? ` (${d.reason})` : ''}`);
-      }
     }
     if (!p.flags.has('quiet')) {
       for (const d of report.differences) out(`${d.index} ${d.function} ${d.variable}: ${d.what}${describeDifference(d)}`);
