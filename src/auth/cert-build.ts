@@ -25,6 +25,12 @@ export interface CertOptions {
   notBefore?: Date;
   /** Validity in days (default 3650). */
   days?: number;
+  /**
+   * `ca` (default): the openssl-req recipe above. `leaf`: virt-firmware's
+   * certs.pk_generate shape (basicConstraints cA=FALSE, not critical, nothing
+   * else, a 20-byte serial), which `enroll --enroll-generate` reproduces.
+   */
+  profile?: 'ca' | 'leaf';
 }
 
 const OID_CN = '2.5.4.3';
@@ -39,7 +45,8 @@ export async function generateSelfSigned(o: CertOptions): Promise<GeneratedKey> 
     true, ['sign', 'verify']);
   const cert = new Certificate();
   cert.version = 2;
-  const serial = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const leaf = o.profile === 'leaf';
+  const serial = globalThis.crypto.getRandomValues(new Uint8Array(leaf ? 20 : 16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, no leading zero byte
   cert.serialNumber = new asn1js.Integer({ valueHex: serial });
   cert.subject = new RelativeDistinguishedNames({
@@ -54,7 +61,9 @@ export async function generateSelfSigned(o: CertOptions): Promise<GeneratedKey> 
   const keyId = new Uint8Array(await subtle.digest('SHA-1', bufferSource(spki)));
   // keyUsage: digitalSignature (bit 0) and keyCertSign (bit 5) → 0x84, 2 unused bits.
   const keyUsage = new asn1js.BitString({ valueHex: Uint8Array.of(0x84).buffer, unusedBits: 2 });
-  cert.extensions = [
+  cert.extensions = leaf ? [
+    new Extension({ extnID: OID_BASIC_CONSTRAINTS, critical: false, extnValue: new BasicConstraints({ cA: false }).toSchema().toBER(false) }),
+  ] : [
     new Extension({ extnID: OID_BASIC_CONSTRAINTS, critical: true, extnValue: new BasicConstraints({ cA: true }).toSchema().toBER(false) }),
     new Extension({ extnID: OID_KEY_USAGE, critical: true, extnValue: keyUsage.toBER(false) }),
     new Extension({ extnID: OID_SUBJECT_KEY_ID, extnValue: new asn1js.OctetString({ valueHex: keyId }).toBER(false) }),

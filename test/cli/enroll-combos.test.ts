@@ -173,6 +173,8 @@ test('--enroll-generate CN --generated-key: a self-signed RSA-2048 PK/KEK certif
   assert.equal(x.issuer, 'CN=Test Platform');
   assert.ok(x.verify(x.publicKey), 'self-signed');
   assert.equal(x.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+  assert.equal(x.ca, false, 'virt-firmware\'s pk_generate shape: basicConstraints cA=FALSE');
+  assert.equal(x.keyUsage, undefined, 'and no keyUsage extension');
   const nb = new Date(x.validFrom).getTime();
   assert.ok(nb >= before - 1000 && nb <= Date.now());
   assert.equal(new Date(x.validTo).getTime() - nb, 3650 * 86_400_000);
