@@ -6,7 +6,8 @@
 // seeds, the work corpus and the kept corpus are merged (libFuzzer -merge=1: the
 // smallest set with the same coverage) into fuzz/corpus/TARGET, which is in git and
 // which `npm test` replays (test/fuzz/). Crashes, timeouts and OOMs are written to
-// fuzz/corpus/TARGET/ as crash-*, timeout-*, oom-* and kept as regression inputs.
+// fuzz/.cache/findings/TARGET/ (crash-*, timeout-*, oom-*): once fixed, each goes into
+// fuzz/corpus/TARGET/ as regress-<what>-* so the replay keeps it fixed.
 // Runs at nice 10: the machine is shared. Prints a JSON summary line at the end and
 // appends it to fuzz/.cache/runs.jsonl.
 import { spawn, execFileSync } from 'node:child_process';
@@ -36,7 +37,8 @@ const mod = await import(pathToFileURL(module).href);
 const seedsDir = join(root, 'fuzz', '.cache', 'seeds', target);
 const workDir = join(root, 'fuzz', '.cache', 'work', target);
 const corpusDir = join(root, 'fuzz', 'corpus', target);
-for (const d of [seedsDir, workDir, corpusDir]) mkdirSync(d, { recursive: true });
+const findingsDir = join(root, 'fuzz', '.cache', 'findings', target);
+for (const d of [seedsDir, workDir, corpusDir, findingsDir]) mkdirSync(d, { recursive: true });
 rmSync(seedsDir, { recursive: true, force: true });
 mkdirSync(seedsDir, { recursive: true });
 const seeds = [...(mod.seeds?.() ?? []), ...(mod.seedsAsync ? await mod.seedsAsync() : [])];
@@ -59,23 +61,24 @@ function run(extraDirs, libfuzzer) {
 }
 
 const started = Date.now();
-const fuzzArgs = [`-max_total_time=${time}`, '-rss_limit_mb=1536', `-artifact_prefix=${corpusDir}/`, '-print_final_stats=1', '-use_value_profile=1'];
+const fuzzArgs = [`-max_total_time=${time}`, '-rss_limit_mb=1536', `-artifact_prefix=${findingsDir}/`, '-print_final_stats=1', '-use_value_profile=1'];
 if (runs) fuzzArgs.push(`-runs=${runs}`);
 const r = await run([workDir, corpusDir, seedsDir], fuzzArgs);
-const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(r.tail)?.[1] ?? /Done (\d+) runs/.exec(r.tail)?.[1] ?? 0);
+const counters = [...r.tail.matchAll(/^#(\d+)\s/gm)];
+const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(r.tail)?.[1] ?? /Done (\d+) runs/.exec(r.tail)?.[1] ?? counters[counters.length - 1]?.[1] ?? 0);
 const covs = [...r.tail.matchAll(/cov: (\d+) ft: (\d+) corp: (\d+)/g)];
 const last = covs[covs.length - 1];
-const findings = readdirSync(corpusDir).filter((f) => /^(crash|timeout|oom|slow-unit)-/.test(f));
+const findings = readdirSync(findingsDir).filter((f) => /^(crash|timeout|oom|slow-unit)-/.test(f));
 
-let kept = readdirSync(corpusDir).length - findings.length;
+let kept = readdirSync(corpusDir).length;
 if (merge) {
   const out = join(root, 'fuzz', '.cache', 'merged', target);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  await run([out, corpusDir, workDir, seedsDir], ['-merge=1', '-rss_limit_mb=1536', `-artifact_prefix=${corpusDir}/`]);
+  await run([out, corpusDir, workDir, seedsDir], ['-merge=1', '-rss_limit_mb=1536', `-artifact_prefix=${findingsDir}/`]);
   const merged = readdirSync(out);
   if (merged.length > 0) {
-    for (const f of readdirSync(corpusDir)) if (!/^(crash|timeout|oom|slow-unit)-/.test(f)) rmSync(join(corpusDir, f));
+    for (const f of readdirSync(corpusDir)) if (!f.startsWith('regress-')) rmSync(join(corpusDir, f));
     for (const f of merged) renameSync(join(out, f), join(corpusDir, f));
     kept = merged.length;
   }

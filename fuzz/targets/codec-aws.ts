@@ -1,11 +1,11 @@
 /** AWS EC2 UEFI data codec (src/persist/aws.ts: base64, CRC-32C, zlib with dictionary). See codecs.ts. */
 import { decodeAws, encodeAws } from '../../src/persist/aws.js';
 import { decodeQemuJson } from '../../src/persist/json-qemu.js';
-import { timed, sharedFiles, readShared } from './harness.js';
+import { timed, fileBound, sharedFiles, readShared } from './harness.js';
 import { roundTrip, isFormatRefusal } from './codecs.js';
 
 export function fuzz(data: Uint8Array): Promise<void> {
-  return timed(() => roundTrip(data, decodeAws, encodeAws, 'aws'));
+  return timed(() => roundTrip(data, decodeAws, encodeAws, 'aws'), fileBound(data.length));
 }
 
 /** AWS blobs of the shared material, and each JSON store of the traces written as one. */

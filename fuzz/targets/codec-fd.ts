@@ -3,13 +3,13 @@ import { decodeEdk2Fd, encodeEdk2Fd } from '../../src/persist/edk2-fd.js';
 import type { Edk2Geometry } from '../../src/persist/edk2/layout.js';
 import { fvHeaderLength } from '../../src/persist/edk2/layout.js';
 import type { Variable } from '../../src/store/variable.js';
-import { timed, sharedFiles, readShared } from './harness.js';
+import { timed, fileBound, sharedFiles, readShared } from './harness.js';
 import { roundTrip, isFormatRefusal } from './codecs.js';
 
 export function fuzz(data: Uint8Array): Promise<void> {
   let geometry: Edk2Geometry | undefined;
   const decode = (b: Uint8Array): Variable[] => { const d = decodeEdk2Fd(b); geometry ??= d.geometry; return d.variables; };
-  return timed(() => roundTrip(data, decode, (v) => encodeEdk2Fd(v, geometry!), 'edk2'));
+  return timed(() => roundTrip(data, decode, (v) => encodeEdk2Fd(v, geometry!), 'edk2'), fileBound(data.length));
 }
 
 /** A 24 KiB image shaped like OVMF's (store, FTW working block, spare), small enough to mutate fast. */

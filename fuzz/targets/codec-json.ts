@@ -1,10 +1,10 @@
 /** QEMU JSON store codec (src/persist/json-qemu.ts). See codecs.ts. */
 import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
-import { timed, sharedFiles, readShared } from './harness.js';
+import { timed, fileBound, sharedFiles, readShared } from './harness.js';
 import { roundTrip } from './codecs.js';
 
 export function fuzz(data: Uint8Array): Promise<void> {
-  return timed(() => roundTrip(data, decodeQemuJson, encodeQemuJson, 'json'));
+  return timed(() => roundTrip(data, decodeQemuJson, encodeQemuJson, 'json'), fileBound(data.length));
 }
 
 /** Every JSON store of the shared material (trace final states, virt-fw-vars outputs). */

@@ -44,7 +44,7 @@ function decodeChunked(stream: Uint8Array, cuts: Cursor, max: number): Outcome &
       scratch.set(stream.subarray(off, off + n));
       const piece = scratch.subarray(0, n);
       for (const f of d.push(piece)) frames.push(frameBytes(f));
-      scratch.fill(0xa5);
+      piece.fill(0xa5); // the caller reuses its buffer: anything still viewing it sees garbage
       off += n;
     }
     check(d.pendingBytes <= stream.length, 'decoder holds more bytes than it was given');
