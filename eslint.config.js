@@ -53,7 +53,7 @@ export default tseslint.config(
     return { files: [glob], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/cli/**'], message }] }] } };
   }),
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'fuzz/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',

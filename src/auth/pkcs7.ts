@@ -1,8 +1,8 @@
 import * as asn1js from 'asn1js';
 import { IssuerAndSerialNumber, SignerInfo } from 'pkijs';
-import { bytesEqual, concatBytes } from '../wire/hex.js';
+import { bytesEqual, concatBytes, toHex } from '../wire/hex.js';
 import {
-  DER_LIMITS, bufferSource, commonName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
+  DER_LIMITS, bufferSource, commonName, formatName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
   rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
 } from './x509.js';
 
@@ -269,6 +269,36 @@ function findSigner(si: SignerInfo, certs: readonly ParsedCert[]): ParsedCert | 
     });
   }
   return undefined;
+}
+
+/**
+ * Who a PKCS#7 says signed it, for the audit trail: the subject and serial of the
+ * certificate its SignerInfo names, or, when that certificate is not embedded,
+ * the issuer and serial the SignerInfo quotes. Describes, never verifies; never throws.
+ */
+export function pkcs7Signer(certData: Uint8Array): { subject: string; serial: string } | undefined {
+  try {
+    const parsed = parsePkcs7(certData);
+    if ('ok' in parsed) return undefined;
+    const signer = findSigner(parsed.signerInfo, parsed.certs);
+    if (signer) return { subject: formatName(subjectDer(signer.cert)), serial: serialText(signer.cert.serialNumber.valueBlock.valueHexView) };
+    const sid: unknown = parsed.signerInfo.sid;
+    if (sid instanceof IssuerAndSerialNumber) {
+      return { subject: `issued by ${formatName(new Uint8Array(sid.issuer.valueBeforeDecode))}`, serial: serialText(sid.serialNumber.valueBlock.valueHexView) };
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A serial number as the signed INTEGER it is, in hex ("-15fe…" for AMI's negative test serial). */
+function serialText(raw: Uint8Array): string {
+  const b = minimalInteger(raw);
+  if (b.length === 0) return '0';
+  let v = BigInt('0x' + toHex(b));
+  if ((b[0]! & 0x80) !== 0) v -= 1n << BigInt(8 * b.length);
+  return v.toString(16);
 }
 
 async function digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {

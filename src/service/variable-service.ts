@@ -19,6 +19,8 @@ import { type ServiceState, policyContext } from './context.js';
 import { getVariable, getNextVariableName, queryVariableInfo, getPayloadSize } from './read-functions.js';
 import { setVariable, nonVolatile } from './set-variable.js';
 import { lockVariable, varCheckFunction } from './policy-functions.js';
+import { type AuditSink, type PendingAudit, beginGuestAudit, beginHostAudit } from './audit.js';
+import { customModeOn } from '../auth/secure-boot.js';
 
 import type { StoreBackend } from '../store/backend.js';
 import { variableCost } from '../store/quota.js';
@@ -63,6 +65,9 @@ export class VariableService implements MmHandler {
    * the SecureBootEnable the first run created (spec §3.6, §4.5 step 3).
    */
   private atMachineStart = false;
+  /** Told about every guest or host change to a Secure Boot variable, applied or refused (service/audit.ts). */
+  onAudit: AuditSink | undefined;
+  private auditTail: Promise<void> = Promise.resolve();
 
   private constructor(init: ServiceInit) {
     const options = resolveOptions(init.options);
@@ -145,13 +150,41 @@ export class VariableService implements MmHandler {
         const used = s.store.usedStorage - (old ? variableCost(old) : 0) + variableCost(v);
         if (used > s.options.size) return { ok: false, reason: 'out-of-storage', needed: used };
       }
+      const audit = this.onAudit
+        ? beginHostAudit(v.guid, v.name, 'delete' in v ? undefined : v.data, 'delete' in v ? 0 : v.attributes, s.store, s.sb)
+        : undefined;
       const before = s.store.clone();
       if ('delete' in v) s.store.remove(v.guid, v.name); else s.store.put(v);
       if (s.persist) {
-        try { await s.persist(nonVolatile(s)); } catch (e) { s.store = before; throw e; }
+        try { await s.persist(nonVolatile(s)); } catch (e) {
+          s.store = before;
+          if (audit) this.emitAudit(audit, EfiStatus.DEVICE_ERROR, 'persist-failed');
+          throw e;
+        }
       }
+      if (audit) this.emitAudit(audit, EfiStatus.SUCCESS, undefined);
       return { ok: true };
     });
+  }
+
+  /** Resolves once every audit record of the requests answered so far has reached onAudit. */
+  flushAudit(): Promise<void> { return this.auditTail; }
+
+  /** Read the outcome now (the store as it is after this request), hash and deliver in order. */
+  private emitAudit(audit: PendingAudit, status: bigint, reason: string | undefined): void {
+    const record = audit.finish(this.state.store, this.state.sb, status, reason);
+    const sink = this.onAudit;
+    this.auditTail = this.auditTail.then(() => record).then((r) => { sink?.(r); }, () => undefined);
+  }
+
+  private audited(m: Message, run: () => Outcome | Promise<Outcome>): Outcome | Promise<Outcome> {
+    const s = this.state;
+    const audit = this.onAudit ? beginGuestAudit(m.bytes, s.store, s.sb, customModeOn(s.store)) : undefined;
+    const out = run();
+    if (!audit) return out;
+    if (out instanceof Promise) return out.then((o) => { this.emitAudit(audit, o.status, o.reason); return o; });
+    this.emitAudit(audit, out.status, out.reason);
+    return out;
   }
 
   /** DESIGN.md API: the reply buffer (the request echoed when nothing is written back). */
@@ -244,7 +277,7 @@ export class VariableService implements MmHandler {
     switch (fn) {
       case VarFunction.GET_VARIABLE: return getVariable(s, m);
       case VarFunction.GET_NEXT_VARIABLE_NAME: return getNextVariableName(s, m);
-      case VarFunction.SET_VARIABLE: return setVariable(s, m);
+      case VarFunction.SET_VARIABLE: return this.audited(m, () => setVariable(s, m));
       case VarFunction.QUERY_VARIABLE_INFO: return queryVariableInfo(s, m);
       case VarFunction.READY_TO_BOOT: s.flags.readyToBoot = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);
       case VarFunction.EXIT_BOOT_SERVICE: s.flags.exitBootServices = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);

@@ -1,0 +1,135 @@
+/**
+ * What every fuzz target shares (fuzz/README.md). A target module exports
+ * `fuzz(data)` — the function Jazzer.js calls and test/fuzz/ replays the corpus
+ * through — and `seeds()`, the starting inputs the runner writes before a run.
+ * A target throws (FuzzFinding) when an invariant of the issue breaks: an
+ * exception escaping the code under test is a finding too, and so is a single
+ * input costing more than the time bound.
+ */
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class FuzzFinding extends Error {
+  override readonly name = 'FuzzFinding';
+}
+
+export function check(cond: unknown, what: string): asserts cond {
+  if (!cond) throw new FuzzFinding(what);
+}
+
+/**
+ * CPU time bound per input (issue 16: <= 50 ms). CPU, not wall time, so other
+ * processes on a shared machine do not fake a finding; the first calls of a
+ * process (JIT warm-up, lazy module state) are not counted.
+ */
+export const MAX_CPU_MS = Number(process.env.FUZZ_MAX_MS ?? 50);
+const WARMUP_CALLS = 200;
+let calls = 0;
+
+export function timed<T>(run: () => T, limitMs = MAX_CPU_MS): T {
+  const start = process.cpuUsage();
+  const r = run();
+  if (r instanceof Promise) {
+    return r.then((v: unknown) => { bound(start, limitMs); return v; }) as T;
+  }
+  bound(start, limitMs);
+  return r;
+}
+
+/**
+ * Store files come from the host's disk, not from one guest request, and may be
+ * large: their bound scales with size (the request bound per 64 KiB, a guest
+ * request's maximum).
+ */
+export function fileBound(bytes: number): number {
+  return MAX_CPU_MS * Math.max(1, Math.ceil(bytes / 65536));
+}
+
+function bound(start: NodeJS.CpuUsage, limitMs: number): void {
+  if (++calls <= WARMUP_CALLS) return;
+  const d = process.cpuUsage(start);
+  const ms = (d.user + d.system) / 1000;
+  check(ms <= limitMs, `input took ${ms.toFixed(1)} ms of CPU (bound ${limitMs} ms)`);
+}
+
+/** The shared test material (../shared from the repo root, as test/helpers/ reads it). */
+export const SHARED = resolve(process.cwd(), '../shared');
+
+export function sharedFiles(sub: string, filter: (name: string) => boolean = () => true): string[] {
+  const root = join(SHARED, sub);
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p); else if (filter(e)) out.push(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+export function readShared(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
+
+/** Every request of every recorded trace (jsonl `request` hex), deduplicated, in file order. */
+export function traceRequests(): Uint8Array[] {
+  const seen = new Set<string>();
+  const out: Uint8Array[] = [];
+  for (const f of sharedFiles('traces', (n) => n.endsWith('.jsonl'))) {
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const rec = JSON.parse(line) as { request?: string };
+      if (typeof rec.request !== 'string' || seen.has(rec.request)) continue;
+      seen.add(rec.request);
+      out.push(Uint8Array.from(Buffer.from(rec.request, 'hex')));
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads an input as a stream of fuzzer choices: small integers and
+ * length-prefixed byte runs. Running out of input yields zeros / empty runs, so
+ * every byte string is a valid input.
+ */
+export class Cursor {
+  private off = 0;
+  constructor(readonly data: Uint8Array) {}
+  get left(): number { return this.data.length - this.off; }
+  u8(): number { return this.off < this.data.length ? this.data[this.off++]! : 0; }
+  u16(): number { return this.u8() | (this.u8() << 8); }
+  u32(): number { return (this.u16() | (this.u16() << 16)) >>> 0; }
+  bytes(n: number): Uint8Array {
+    const k = Math.min(n, this.left);
+    const out = this.data.slice(this.off, this.off + k);
+    this.off += k;
+    return out;
+  }
+  /** A u16-length-prefixed run. */
+  chunk(): Uint8Array { return this.bytes(this.u16()); }
+  rest(): Uint8Array { return this.bytes(this.left); }
+}
+
+/** Build inputs in Cursor's encoding. */
+export function u16le(n: number): Uint8Array { return Uint8Array.of(n & 0xff, (n >>> 8) & 0xff); }
+export function chunk(b: Uint8Array): Uint8Array { return concat([u16le(b.length), b]); }
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A fuzz target module's shape. */
+export interface FuzzTarget {
+  fuzz(data: Uint8Array): void | Promise<void>;
+  seeds(): Uint8Array[];
+}
