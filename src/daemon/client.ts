@@ -3,7 +3,7 @@ import { Reasons, reasonDeviation, type Reason } from '../store/reasons.js';
 import { PolicyReasons, policyReasonDeviation, type PolicyReason } from '../policy/reasons.js';
 import type { DeviationId } from '../store/deviations.js';
 import type { MmResult } from '../service/mm-handler.js';
-import type { ReplayTarget } from '../service/replay.js';
+import type { ReplayTarget } from '../replay/replay.js';
 import type { GuestMemory } from '../device/guest-memory.js';
 import {
   FrameDecoder, FrameType, frameTypeName, errorCodeName,
