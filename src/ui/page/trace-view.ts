@@ -1,6 +1,6 @@
 import {
   parsePcap, replayTrace, VariableService, describeFunction, describeVariable, statusName,
-  readMmHeader, MM_HEADER_SIZE, Guids, type Variable, type ReplayReport,
+  MM_HEADER_SIZE, VAR_HEADER_SIZE, mmTargetOf, replyStatusOf, type Variable, type ReplayReport,
 } from '../../browser.js';
 import { h, clear, badge } from './dom.js';
 
@@ -26,9 +26,9 @@ function timeline(bytes: Uint8Array): Row[] {
 }
 
 function replyStatus(b: Uint8Array): string {
-  if (b.length < MM_HEADER_SIZE + 16) return '-';
-  if (readMmHeader(b).guid !== Guids.smmVariable) return 'ok';
-  return statusName(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(MM_HEADER_SIZE + 8, true));
+  if (b.length < MM_HEADER_SIZE + VAR_HEADER_SIZE) return '-';
+  if (mmTargetOf(b) !== 'variable') return 'ok';
+  return statusName(replyStatusOf(b, 'variable')!);
 }
 
 /** Render the Trace view: the timeline, each reply compared with a replay by the library. */

@@ -121,6 +121,13 @@ export const QUERY_VARIABLE_INFO_STRUCT = QUERY_VARIABLE_INFO_FIXED + 4;
 export const PAYLOAD_SIZE_FIXED = PayloadSize.end - VAR_HEADER_SIZE;
 
 /**
+ * SMM_VARIABLE_COMMUNICATE_VAR_CHECK_VARIABLE_PROPERTY (functions 9, 10; edk2
+ * SmmVariableCommon.h), offsets in the message: Guid @16, NameSize UINTN @32,
+ * VAR_CHECK_VARIABLE_PROPERTY @40 (24 bytes), Name @64.
+ */
+export const PropertyMsg = { guid: 16, nameSize: 32, property: 40, name: 64 } as const;
+
+/**
  * VAR_CHECK_POLICY_COMM_HEADER (spec §5.1; edk2 Guid/VarCheckPolicyMmi.h, packed):
  * Signature u32 @0, Revision u32 @4, Command u32 @8, Result u64 @12 (unaligned),
  * parameters @20.
