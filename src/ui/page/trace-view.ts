@@ -1,8 +1,9 @@
 import {
   parsePcap, replayTrace, VariableService, describeFunction, describeVariable, statusName,
-  MM_HEADER_SIZE, VAR_HEADER_SIZE, mmTargetOf, replyStatusOf, type Variable, type ReplayReport,
+  readMmHeader, MM_HEADER_SIZE, Guids, type Variable, type ReplayReport,
 } from '../../browser.js';
 import { h, clear, badge } from './dom.js';
+import { replyStatusOf } from '../../browser.js';
 
 interface Row { index: number; fn: string; variable: string; status: string; phase: 'boot' | 'runtime'; resetBefore: boolean }
 
@@ -26,8 +27,8 @@ function timeline(bytes: Uint8Array): Row[] {
 }
 
 function replyStatus(b: Uint8Array): string {
-  if (b.length < MM_HEADER_SIZE + VAR_HEADER_SIZE) return '-';
-  if (mmTargetOf(b) !== 'variable') return 'ok';
+  if (b.length < MM_HEADER_SIZE + 16) return '-';
+  if (readMmHeader(b).guid !== Guids.smmVariable) return 'ok';
   return statusName(replyStatusOf(b, 'variable')!);
 }
 
