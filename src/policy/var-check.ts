@@ -122,7 +122,6 @@ export function checkProperty(p: VarCheckProperty | undefined, attributes: numbe
 export const PropertyMsg = { guid: 16, nameSize: 32, property: 40, name: 64 } as const;
 
 export interface FunctionOutcome {
-  status: bigint;
   /** spec §2.3's L: header + payload this function produced. */
   responseLength: number;
   reason: PolicyReason | undefined;

@@ -3,6 +3,7 @@ import { readMmHeader, MM_HEADER_SIZE, functionName, VarFunction, Access, GetNex
 import { Guids, guidAt } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
 import { statusName } from '../wire/status.js';
+import type { MmReason } from './reasons.js';
 import { u64NumAt } from '../wire/reader.js';
 import { type DeviationId, describeDeviation } from '../store/deviations.js';
 import { PolicyCommand } from '../policy/mm-handler.js';
@@ -25,7 +26,8 @@ export interface ReplayDifference {
    * differently): the index of that request. Still a mismatch; says where to look.
    */
   follows?: number | undefined;
-  reason?: string | undefined;
+  /** The named reason of our answer (service/reasons.ts). */
+  reason?: MmReason | undefined;
 }
 
 export interface ReplayReport {
