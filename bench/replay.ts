@@ -6,6 +6,7 @@ import { copyBytes } from '../src/wire/slab.js';
 import { VariableService } from '../src/service/variable-service.js';
 import { decodeQemuJson } from '../src/persist/json-qemu.js';
 import { summary, fmt, line, nowNs } from './stats.js';
+import { parseTraceOptions } from '../src/inspect/trace-options.js';
 
 export interface Trace { name: string; records: PcapRecord[]; initial: ReturnType<typeof decodeQemuJson>; size?: number }
 
@@ -16,12 +17,12 @@ export function loadTraces(): Trace[] {
     const d = join(root, dir);
     for (const f of readdirSync(d).filter((x) => x.endsWith('.pcap')).sort()) {
       const base = join(d, f.slice(0, -5));
-      const opts = existsSync(base + '.options') ? readFileSync(base + '.options', 'utf8').match(/--size\s+(\d+)/) : null;
+      const size = existsSync(base + '.options') ? parseTraceOptions(readFileSync(base + '.options', 'utf8')).service.size : undefined;
       out.push({
         name: join(dir, f),
         records: parsePcap(readFileSync(base + '.pcap')),
         initial: existsSync(base + '.initial.json') ? decodeQemuJson(readFileSync(base + '.initial.json')) : [],
-        ...(opts ? { size: Number(opts[1]) } : {}),
+        ...(size !== undefined ? { size } : {}),
       });
     }
   }

@@ -5,7 +5,7 @@ import { bytesEqual, concatBytes } from '../wire/hex.js';
 import { nameWithoutNul } from '../wire/ucs2.js';
 import type { Variable } from '../store/variable.js';
 import type { VariableStore } from '../store/store.js';
-import { Refusal } from '../store/reasons.js';
+import { Refusal } from './reasons.js';
 import type { DeviationId } from '../store/deviations.js';
 import { parseAuth2 } from './descriptor.js';
 import { verifyDetached, verifyPrivate } from './pkcs7.js';

@@ -9,6 +9,7 @@ import { inspectorHtml, sendHtml, sendBytes } from '../ui/page-html.js';
 import { pgTarget, readPgVm } from './pg-target.js';
 import { parseCommand, intValue, UsageError, type CommandSpec } from './command.js';
 import { out } from './io.js';
+import { parseTraceOptions, optionsFileFor } from '../inspect/trace-options.js';
 
 export const UI: CommandSpec = {
   name: 'ui',
@@ -19,7 +20,8 @@ export const UI: CommandSpec = {
     { name: 'size', type: 'string', value: 'N', help: 'storage pool for the gauge, as the device\'s size (default 262144)' },
   ],
   details: 'The URL carries a random token; every request without it is refused (403). Files are read when the page asks\n' +
-    'for them and decoded in the browser; an efivarfs directory or a PostgreSQL VM is handed over as QEMU JSON.\nStops on Ctrl-C.',
+    'for them and decoded in the browser; an efivarfs directory or a PostgreSQL VM is handed over as QEMU JSON.\n' +
+    'A trace is replayed with the device options of the NAME.options file beside it (e.g. --size 65536), if there is one.\nStops on Ctrl-C.',
 };
 
 export async function runUi(argv: string[]): Promise<number> {
@@ -34,7 +36,18 @@ export async function runUi(argv: string[]): Promise<number> {
   }
   const token = randomBytes(24).toString('base64url');
   const expected = createHash('sha256').update(token).digest();
-  const config = { files: files.map((f, i) => ({ name: pgTarget(f)?.shown ?? basename(f), url: `files/${i}` })), ...(size !== undefined ? { size } : {}) };
+  // A trace's NAME.options beside it (the device it was recorded with) goes with it, checked here.
+  const options = await Promise.all(files.map(async (f) => {
+    if (pgTarget(f) || !/\.pcap(\.gz)?$/i.test(f)) return undefined;
+    const text = await readFile(optionsFileFor(f), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try { parseTraceOptions(text); } catch (e) { throw new UsageError(`${optionsFileFor(f)}: ${(e as Error).message}`); }
+    return text;
+  }));
+  const config = {
+    files: files.map((f, i) => ({ name: pgTarget(f)?.shown ?? basename(f), url: `files/${i}`, ...(options[i] !== undefined ? { options: options[i] } : {}) })),
+    ...(size !== undefined ? { size } : {}),
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => { if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }); res.end(`${e.message}\n`); });

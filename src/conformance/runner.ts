@@ -114,6 +114,10 @@ async function runCase(target: Target, c: ConformanceCase, timeoutMs: number): P
   } finally {
     if (timer) clearTimeout(timer);
     // A hung or crashed target must not stall the suite: close without waiting forever.
-    if (transport) await Promise.race([transport.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    if (transport) {
+      let giveUp: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([transport.close().catch(() => undefined), new Promise((r) => { giveUp = setTimeout(r, 2000); })]);
+      clearTimeout(giveUp); // a pending timer would keep the process alive 2 s after the last case
+    }
   }
 }

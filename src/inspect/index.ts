@@ -8,3 +8,4 @@ export { decodeLoadOption, decodeUint16List, type LoadOption } from './load-opti
 export { formatDevicePath } from './device-path.js';
 export { decodeValue } from './decode-value.js';
 export { summaryLines } from './render.js';
+export { parseTraceOptions, optionsFileFor, TraceOptionsError, type TraceOptions } from './trace-options.js';

@@ -1,9 +1,8 @@
 import type { GuidText } from '../wire/guid.js';
-import { EfiStatus, DeviceStatus } from '../wire/status.js';
 import { validateEntry } from './entry.js';
 import { judgeWrite } from './enforce.js';
 import { CommHeader, runPolicyCommand } from './mm-handler.js';
-import { type PolicyReason, policyReasonStatus, policyReasonDeviation } from './reasons.js';
+import { type PolicyReason, policyReasonDeviation } from './reasons.js';
 import type { DeviationId } from '../store/deviations.js';
 import { lockVariableName } from './registry.js';
 import {
@@ -18,6 +17,19 @@ import {
 export type { PolicyCheck, PolicyContext, PolicyOptions } from './types.js';
 export type { FunctionOutcome } from './var-check.js';
 export type { PolicyReason } from './reasons.js';
+export { CommHeader } from './mm-handler.js';
+
+/**
+ * What the engine decided: the named reason of a refusal (undefined = allowed /
+ * done) and the documented deviation from QEMU behind the answer, success or not
+ * (store/deviations.ts). The EFI status is the service's to give (service/reasons.ts).
+ */
+export interface PolicyDecision {
+  readonly reason: PolicyReason | undefined;
+  readonly deviation: DeviationId | undefined;
+}
+
+const ALLOWED: PolicyDecision = Object.freeze({ reason: undefined, deviation: undefined });
 
 /** One VarCheck property in a snapshot: the variable and its 24-byte VAR_CHECK_VARIABLE_PROPERTY. */
 export interface PropertySnapshot {
@@ -55,49 +67,38 @@ function ucs2z(s: string): Uint8Array {
 /**
  * The variable policy engine (spec §5; edk2 VariablePolicyLib + VarCheckPolicyLib
  * + the policy part of VarCheckLib). Pure: all device knowledge comes in through
- * PolicyContext. Every public call records its named reason in `lastReason`.
+ * PolicyContext. Every call returns its decision: a named reason, never a status.
  */
 export class VariablePolicy {
   private readonly s: PolicyState = {
     entries: [], locked: false, disabled: false, properties: new PropertyTable(), dumpCache: undefined, mark: undefined,
   };
   private readonly options: ResolvedPolicyOptions;
-  private reason: PolicyReason | undefined;
-  private deviation: DeviationId | undefined;
 
   constructor(options: PolicyOptions = {}) {
     this.options = resolvePolicyOptions(options);
   }
 
-  /** The named reason behind the last refusal (undefined after a success); for logs and metrics. */
-  get lastReason(): PolicyReason | undefined { return this.reason; }
-  /** The documented deviation from QEMU behind the last answer, success or not (store/deviations.ts). */
-  get lastDeviation(): DeviationId | undefined { return this.deviation; }
   get policyCount(): number { return this.s.entries.length; }
   get locked(): boolean { return this.s.locked; }
   get enforcing(): boolean { return !this.s.disabled; }
 
-  private answer(r: PolicyReason | undefined): bigint {
-    this.reason = r;
-    this.deviation = this.s.mark ?? policyReasonDeviation(r);
+  /** The decision for reason `r`, with the deviation this call marked or the reason always stands for. */
+  private decide(r: PolicyReason | undefined): PolicyDecision {
+    const deviation = this.s.mark ?? policyReasonDeviation(r);
     this.s.mark = undefined;
-    return policyReasonStatus(r);
+    return r === undefined && deviation === undefined ? ALLOWED : { reason: r, deviation };
   }
 
   /**
    * VarCheckPolicy MM handler; `msg` is the message after the MM header (writable,
-   * MessageLength bytes). Writes Result (u64 at offset 12) and any output in place;
-   * never changes the length. Returns the device status: always 0x00 once the
-   * 20-byte header is there (spec §5.1; the service checks that before calling).
+   * MessageLength bytes, at least the 20-byte header: the service answers a shorter
+   * one with device status 0x12, spec §5.1). Writes any output in place and never
+   * changes the length; the service writes the decision's status into Result.
    */
-  handleMm(msg: Uint8Array, ctx: PolicyContext): number {
-    if (msg.length < CommHeader.size) {
-      this.reason = undefined;
-      return DeviceStatus.ERR_BAD_BUFFER_SIZE;
-    }
-    const st = this.answer(runPolicyCommand(this.s, this.options, msg, ctx));
-    new DataView(msg.buffer, msg.byteOffset, msg.byteLength).setBigUint64(CommHeader.result, st, true);
-    return DeviceStatus.SUCCESS;
+  handleMm(msg: Uint8Array, ctx: PolicyContext): PolicyDecision {
+    if (msg.length < CommHeader.size) throw new RangeError(`policy message of ${msg.length} bytes, shorter than its ${CommHeader.size}-byte header`);
+    return this.decide(runPolicyCommand(this.s, this.options, msg, ctx));
   }
 
   /**
@@ -105,13 +106,13 @@ export class VariablePolicy {
    * already checked by the service to lie inside the message. edk2 semantics:
    * EFI_ACCESS_DENIED from EndOfDxe on, otherwise a LOCK_NOW policy for the name.
    */
-  lockVariable(guid: GuidText, name: Uint8Array, ctx: PolicyContext): bigint {
-    return this.answer(lockVariableName(this.s, this.options, guid, name, ctx));
+  lockVariable(guid: GuidText, name: Uint8Array, ctx: PolicyContext): PolicyDecision {
+    return this.decide(lockVariableName(this.s, this.options, guid, name, ctx));
   }
 
-  /** EFI status for a SetVariable under the current properties and policies (EfiStatus.SUCCESS = allowed). */
-  checkSetVariable(w: PolicyCheck, ctx: PolicyContext): bigint {
-    return this.answer(judgeWrite(this.s, w, ctx));
+  /** A SetVariable under the current properties and policies: no reason = allowed (spec §5.5). */
+  checkSetVariable(w: PolicyCheck, ctx: PolicyContext): PolicyDecision {
+    return this.decide(judgeWrite(this.s, w, ctx));
   }
 
   /**
@@ -120,7 +121,7 @@ export class VariablePolicy {
    * to be FALSE (spec §7.4) — so edk2's answer is EFI_UNSUPPORTED (SmmVariableGetStatistics).
    */
   getStatistics(_msg: Uint8Array, _ctx: PolicyContext): FunctionOutcome {
-    return { status: this.answer('statistics-not-collected'), responseLength: 16, reason: this.reason, deviation: this.deviation };
+    return this.outcome('statistics-not-collected', 16);
   }
 
   /**
@@ -152,18 +153,19 @@ export class VariablePolicy {
     return this.outcome(undefined, PropertyMsg.name + req.nameSize);
   }
 
-  /** Dispatch for the service: function 7, 9 or 10 (anything else is EFI_UNSUPPORTED). */
+  /** Dispatch for the service: function 7, 9 or 10 (anything else is not a VarCheck function, spec §2.4). */
   varCheckFunction(fn: number, msg: Uint8Array, ctx: PolicyContext): FunctionOutcome {
     switch (fn) {
       case 7: return this.getStatistics(msg, ctx);
       case 9: return this.setVariableProperty(msg, ctx);
       case 10: return this.getVariableProperty(msg, ctx);
-      default: this.reason = undefined; return { status: EfiStatus.UNSUPPORTED, responseLength: 16, reason: undefined };
+      default: return this.outcome('var-check-unknown-function', 16);
     }
   }
 
   private outcome(r: PolicyReason | undefined, responseLength: number): FunctionOutcome {
-    return { status: this.answer(r), responseLength, reason: r, deviation: this.deviation };
+    const d = this.decide(r);
+    return { responseLength, reason: d.reason, deviation: d.deviation };
   }
 
   /** Device hard reset: policies and properties dropped, lock and disable released (spec §5.5). */
@@ -173,7 +175,6 @@ export class VariablePolicy {
     this.s.disabled = false;
     this.s.properties.clear();
     this.s.dumpCache = undefined;
-    this.reason = undefined;
   }
 
   snapshot(): PolicySnapshot {

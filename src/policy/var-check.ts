@@ -120,7 +120,6 @@ export function checkProperty(p: VarCheckProperty | undefined, attributes: numbe
 export { PropertyMsg };
 
 export interface FunctionOutcome {
-  status: bigint;
   /** spec §2.3's L: header + payload this function produced. */
   responseLength: number;
   reason: PolicyReason | undefined;

@@ -3,6 +3,7 @@ import {
   MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction, PolicyCommand, PayloadSize, MessageView, peekRequest, replyStatusOf,
 } from '../wire/mm.js';
 import { statusName } from '../wire/status.js';
+import type { MmReason } from '../service/reasons.js';
 import { type DeviationId, describeDeviation } from '../store/deviations.js';
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
 import { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from '../service/options.js';
@@ -26,7 +27,8 @@ export interface ReplayDifference {
    * differently): the index of that request. Still a mismatch; says where to look.
    */
   follows?: number | undefined;
-  reason?: string | undefined;
+  /** The named reason of our answer (service/reasons.ts). */
+  reason?: MmReason | undefined;
 }
 
 export interface ReplayReport {

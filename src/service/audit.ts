@@ -12,6 +12,7 @@ import { toHex } from '../wire/hex.js';
 import { Attr } from '../wire/attributes.js';
 import { Access, accessFieldsOf } from '../wire/mm.js';
 import { statusName } from '../wire/status.js';
+import type { Reason } from './reasons.js';
 import { secureBootVariable, platformMode, type PlatformMode, type SecureBootState } from '../auth/secure-boot.js';
 import { parseAuth2 } from '../auth/descriptor.js';
 import { pkcs7Signer } from '../auth/pkcs7.js';
@@ -65,7 +66,7 @@ async function sha256(b: Uint8Array | undefined): Promise<string | null> {
 
 /** What is known before the call runs; `finish` completes it with the outcome. */
 export interface PendingAudit {
-  finish(store: VariableStore, sb: SecureBootState, status: bigint, reason: string | undefined): Promise<AuditRecord>;
+  finish(store: VariableStore, sb: SecureBootState, status: bigint, reason: Reason | undefined): Promise<AuditRecord>;
 }
 
 interface Start {

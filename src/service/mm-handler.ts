@@ -1,4 +1,5 @@
 import type { DeviationId } from '../store/deviations.js';
+import type { MmReason } from './reasons.js';
 /**
  * What a transport (device model, daemon) needs from the service: one MM
  * communicate buffer in, the device status and the buffer to write back out.
@@ -13,7 +14,7 @@ export interface MmResult {
    */
   reply: Uint8Array | undefined;
   /** Named reason for a non-success outcome (logs, metrics); undefined on success. */
-  reason?: string | undefined;
+  reason?: MmReason | undefined;
   /** The documented deviation from QEMU behind this answer, if any (store/deviations.ts; replay). */
   deviation?: DeviationId | undefined;
 }

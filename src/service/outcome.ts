@@ -1,6 +1,6 @@
 import { EfiStatus } from '../wire/status.js';
-import { type Reason, reasonStatus, reasonDeviation } from '../store/reasons.js';
 import type { DeviationId } from '../store/deviations.js';
+import { type Reason, statusOf, reasonDeviation } from './reasons.js';
 
 /**
  * A handler's answer: the EFI status, the named reason behind a failure, and the
@@ -10,7 +10,7 @@ import type { DeviationId } from '../store/deviations.js';
  */
 export interface Outcome {
   status: bigint;
-  reason: string | undefined;
+  reason: Reason | undefined;
   responseLength: number;
   deviation?: DeviationId | undefined;
 }
@@ -24,9 +24,11 @@ export function ok(responseLength: number, deviation?: DeviationId): Outcome {
 
 export function fail(reason: Reason, responseLength = HEADER_ONLY, deviation?: DeviationId): Outcome {
   const d = deviation ?? reasonDeviation(reason);
-  return { status: reasonStatus(reason), reason, responseLength, ...(d ? { deviation: d } : {}) };
+  return { status: statusOf(reason), reason, responseLength, ...(d ? { deviation: d } : {}) };
 }
 
-export function withStatus(status: bigint, reason: string | undefined, responseLength = HEADER_ONLY, deviation?: DeviationId): Outcome {
-  return { status, reason: status === EfiStatus.SUCCESS ? undefined : reason, responseLength, ...(deviation ? { deviation } : {}) };
+/** A layer's decision (a reason, or none for success) as the outcome of a handler. */
+export function decided(reason: Reason | undefined, responseLength = HEADER_ONLY, deviation?: DeviationId): Outcome {
+  if (reason === undefined) return ok(responseLength, deviation);
+  return { status: statusOf(reason), reason, responseLength, ...(deviation ? { deviation } : {}) };
 }

@@ -4,7 +4,6 @@ import { Access, GetNext, Qvi, PayloadSize, VAR_HEADER_SIZE, MM_HEADER_SIZE, typ
 import { isAccessible } from '../store/access.js';
 import { storageInfo } from '../store/quota.js';
 import { keyAt } from '../store/variable.js';
-import { EfiStatus } from '../wire/status.js';
 import { type Outcome, ok, fail, HEADER_ONLY } from './outcome.js';
 import { type ServiceState, fitsBuffer } from './context.js';
 
@@ -26,7 +25,7 @@ export function getVariable(s: ServiceState, m: MessageView): Outcome {
   if (!fitsBuffer(s, L)) return fail('reply-exceeds-buffer');
   m.setU32(Access.attributes, v.attributes);
   m.setU64(Access.dataSize, v.data.length);
-  if (dataSize < v.data.length) return { status: EfiStatus.BUFFER_TOO_SMALL, reason: 'buffer-too-small', responseLength: L };
+  if (dataSize < v.data.length) return fail('buffer-too-small', L);
   m.put(Access.name + nameSize, v.data);
   return ok(L);
 }

@@ -2,18 +2,17 @@ import { Guids, guidAt, type GuidText } from '../wire/guid.js';
 import { checkName, nameKey, qemuAcceptsName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
 import { Access, type MessageView } from '../wire/mm.js';
-import { EfiStatus } from '../wire/status.js';
 import { concatBytes } from '../wire/hex.js';
 import { isAccessible } from '../store/access.js';
 import { makeVariable, type Variable } from '../store/variable.js';
 import { variableCost } from '../store/quota.js';
-import { Refusal } from '../store/reasons.js';
+import { Refusal } from '../auth/reasons.js';
 import type { DeviationId } from '../store/deviations.js';
 import { authenticateWrite } from '../auth/authenticated-write.js';
 import { isReadOnlyVariable, secureBootVariable } from '../auth/secure-boot.js';
 import { filterAppend } from '../auth/siglist-rules.js';
 import { initializeAuthVariables } from '../auth/init.js';
-import { type Outcome, ok, fail, withStatus, HEADER_ONLY } from './outcome.js';
+import { type Outcome, ok, fail, decided, HEADER_ONLY } from './outcome.js';
 import { type ServiceState, policyContext } from './context.js';
 
 /** Attribute bits QEMU accepts on a stored variable: NV|BS|RT|HR|AT|APPEND (spec §2.5.3 step 8.2). */
@@ -91,12 +90,12 @@ function applyWrite(
   }
   if (old && next && old.attributes !== next.attributes) return fail('attributes-mismatch');
 
-  const policyStatus = s.policy.checkSetVariable({
+  const verdict = s.policy.checkSetVariable({
     guid, name, attributes, dataSize: next ? next.data.length : 0, isDelete: !next, exists: old !== undefined,
     ...(old ? { oldDataSize: old.data.length, oldAttributes: old.attributes } : {}),
   }, policyContext(s));
-  if (policyStatus !== EfiStatus.SUCCESS) return withStatus(policyStatus, s.policy.lastReason ?? 'policy', HEADER_ONLY, s.policy.lastDeviation);
-  deviation ??= s.policy.lastDeviation;
+  if (verdict.reason) return decided(verdict.reason, HEADER_ONLY, verdict.deviation);
+  deviation ??= verdict.deviation;
 
   const target = (next ?? old)!;
   const sbVar = secureBootVariable(guid, name);

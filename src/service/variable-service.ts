@@ -10,11 +10,12 @@ import type { SecureBootState } from '../auth/secure-boot.js';
 import { VariablePolicy, type PolicySnapshot } from '../policy/engine.js';
 import { type ServiceOptions, resolveOptions, DEFAULT_BUFFER_SIZE } from './options.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
-import { type Outcome, fail, withStatus } from './outcome.js';
+import { type Outcome, fail, ok } from './outcome.js';
+import type { Reason } from './reasons.js';
 import { type ServiceState, policyContext } from './context.js';
 import { getVariable, getNextVariableName, queryVariableInfo, getPayloadSize } from './read-functions.js';
 import { setVariable, nonVolatile } from './set-variable.js';
-import { lockVariable, varCheckFunction } from './policy-functions.js';
+import { lockVariable, varCheckFunction, answerPolicyMessage } from './policy-functions.js';
 import { type AuditSink, type PendingAudit, beginGuestAudit, beginHostAudit } from './audit.js';
 import { customModeOn } from '../auth/secure-boot.js';
 
@@ -167,7 +168,7 @@ export class VariableService implements MmHandler {
   flushAudit(): Promise<void> { return this.auditTail; }
 
   /** Read the outcome now (the store as it is after this request), hash and deliver in order. */
-  private emitAudit(audit: PendingAudit, status: bigint, reason: string | undefined): void {
+  private emitAudit(audit: PendingAudit, status: bigint, reason: Reason | undefined): void {
     const record = audit.finish(this.state.store, this.state.sb, status, reason);
     const sink = this.onAudit;
     this.auditTail = this.auditTail.then(() => record).then((r) => { sink?.(r); }, () => undefined);
@@ -254,8 +255,8 @@ export class VariableService implements MmHandler {
       }
       case 'policy': {
         if (messageLength < POLICY_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
-        const st = s.policy.handleMm(reply.subarray(MM_HEADER_SIZE), policyContext(s));
-        return { deviceStatus: st, reply, reason: s.policy.lastReason, deviation: s.policy.lastDeviation };
+        const a = answerPolicyMessage(s.policy, reply.subarray(MM_HEADER_SIZE), policyContext(s));
+        return { deviceStatus: a.deviceStatus, reply, reason: a.reason, deviation: a.deviation };
       }
       // Boot-phase events (spec §2.2, §3.5): any MessageLength, reply unchanged.
       case 'endOfDxe': s.flags.endOfDxe = true; return { deviceStatus: DeviceStatus.SUCCESS, reply };
@@ -275,8 +276,8 @@ export class VariableService implements MmHandler {
       case VarFunction.GET_NEXT_VARIABLE_NAME: return getNextVariableName(s, m);
       case VarFunction.SET_VARIABLE: return this.audited(m, () => setVariable(s, m));
       case VarFunction.QUERY_VARIABLE_INFO: return queryVariableInfo(s, m);
-      case VarFunction.READY_TO_BOOT: s.flags.readyToBoot = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);
-      case VarFunction.EXIT_BOOT_SERVICE: s.flags.exitBootServices = true; return withStatus(EfiStatus.SUCCESS, undefined, 0);
+      case VarFunction.READY_TO_BOOT: s.flags.readyToBoot = true; return ok(0);
+      case VarFunction.EXIT_BOOT_SERVICE: s.flags.exitBootServices = true; return ok(0);
       case VarFunction.LOCK_VARIABLE: return lockVariable(s, m);
       case VarFunction.GET_PAYLOAD_SIZE: return getPayloadSize(s, m);
       case VarFunction.GET_STATISTICS:

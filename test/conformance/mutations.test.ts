@@ -158,3 +158,21 @@ test('every case has a unique id and names its spec item', () => {
   assert.equal(new Set(ids).size, ids.length);
   for (const c of ALL_CASES) assert.match(c.item, /^§(8\.\d+|10\.1|2\.5\.3)$/, c.id);
 });
+
+test('a db value whose last byte changed on the way back fails db-append-merge (§8.49)', async () => {
+  const r = await failing(corruptReplies((req, reply) => {
+    if (fnOf(req) !== VarFunction.GET_VARIABLE || statusOf(reply) !== EfiStatus.SUCCESS) return;
+    const dataSize = Number(get64(reply, 56)), nameSize = Number(get64(reply, 64));
+    if (dataSize > 100) reply[76 + nameSize + dataSize - 1]! ^= 0xff;
+  }), ['db-append-merge', 'magic']);
+  assert.equal(r.get('db-append-merge')!.outcome, 'fail');
+  assert.match(r.get('db-append-merge')!.detail, /db after the append/);
+  assert.equal(r.get('magic')!.outcome, 'pass');
+});
+
+test('a hard reset that changes nothing fails pk-delete-mode (§8.57)', async () => {
+  const target = inProcessTarget({ wrap: (t: Transport): Transport => ({ ...t, send: (q) => t.send(q), hardReset: async () => {}, close: () => t.close() }) });
+  const r = await failing(target, ['pk-delete-mode']);
+  assert.equal(r.get('pk-delete-mode')!.outcome, 'fail');
+  assert.match(r.get('pk-delete-mode')!.detail, /SetupMode after reset: expected \[01\], got \[00\]/);
+});

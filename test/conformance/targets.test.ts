@@ -17,7 +17,7 @@ import { assertClean, fakeQemu, listenQtestServe, outcomes, tempDir } from './he
 /** The [BUG]/[DIFF] cases where uefi-vars keeps QEMU's answer on purpose (docs/deviations.md): known differences, never failures. */
 const QEMU_COMPATIBLE = [
   'attributes-zero-with-data', 'delete-missing', 'append-plain', 'runtime-only-at-boot', 'runtime-access',
-  'getnext-namesize-capacity', 'pk-empty-certdata', 'plain-write-over-authenticated', 'db-signers',
+  'getnext-namesize-capacity', 'pk-empty-certdata', 'plain-write-over-authenticated', 'db-signers', 'pk-delete-mode',
 ];
 
 const timing = (r: ConformanceReport): string => `${r.target}: ${r.results.length} cases in ${(r.ms / 1000).toFixed(2)} s, ${JSON.stringify(r.counts)}`;
@@ -30,7 +30,7 @@ test('inproc: every case passes, [BUG]/[DIFF] ones as edk2 or as the documented 
   assert.deepEqual(r.results.filter((x) => x.outcome === 'skipped').map((x) => x.id), ['fw-cfg-hardware-info']);
   assert.deepEqual(r.results.filter((x) => x.outcome === 'known-difference').map((x) => x.id).sort(), [...QEMU_COMPATIBLE].sort());
   // Where uefi-vars follows edk2 (docs/deviations.md), the edk2 answer is what passes.
-  for (const id of ['pk-contentinfo', 'unauthenticated-delete', 'setup-mode-read-only', 'policy-lock-on-var-state', 'policy-namespace-only', 'db-timestamps', 'descriptor-time-fields', 'crash-dwlength-24', 'crash-dwlength-20']) {
+  for (const id of ['pk-contentinfo', 'unauthenticated-delete', 'setup-mode-read-only', 'policy-lock-on-var-state', 'policy-namespace-only', 'db-timestamps', 'descriptor-time-fields', 'crash-dwlength-24', 'crash-dwlength-20', 'db-append-merge']) {
     assert.equal(o.get(id), 'pass', id);
   }
   assert.ok(r.ms < 10_000, timing(r));

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startEphemeralDaemon, DaemonClient } from '../../src/daemon/index.js';
+import { DaemonClient } from '../../src/daemon/index.js';
+import { startEphemeralDaemon } from '../helpers/ephemeral-daemon.js';
 import { setVar, getVar, http, EFI_SUCCESS } from './helpers.js';
 
-test('startEphemeralDaemon (the bench helper) serves on a private temp dir and removes it on stop', async () => {
+test('startEphemeralDaemon (the test helper) serves on a private temp dir and removes it on stop', async () => {
   const e = await startEphemeralDaemon();
   const c = await DaemonClient.connect(e.socketPath, 'bench-1');
   assert.equal(await setVar(c, 'B', Uint8Array.of(1)), EFI_SUCCESS);

@@ -14,7 +14,7 @@ import { Daemon, type DaemonConfig } from '../../src/daemon/server.js';
 import { createLogger } from '../../src/daemon/logging.js';
 import { FrameDecoder, type Frame } from '../../src/daemon/frames.js';
 import { setVariableRequest, getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
-import type { DaemonClient } from '../../src/daemon/client.js';
+import type { DaemonClient } from '../../src/daemon/vmm-client.js';
 
 export const CLI = resolve(process.cwd(), 'dist/src/cli/main.js');
 export const SHARED = resolve(process.cwd(), '../shared');

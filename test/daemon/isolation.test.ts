@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonClient, DaemonError } from '../../src/daemon/client.js';
+import { DaemonClient, DaemonError } from '../../src/daemon/vmm-client.js';
 import { ErrorCode, encodeHello, FrameType, decodeError } from '../../src/daemon/frames.js';
 import { getNextRequest } from '../../src/client/requests.js';
 import { replyStatus } from '../../src/client/requests.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/client.js';
+import { DaemonClient } from '../../src/daemon/vmm-client.js';
 import { VmRegistry } from '../../src/daemon/registry.js';
 import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, sleep, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';

@@ -4,7 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
-import { DaemonClient, DaemonError } from '../../src/daemon/client.js';
+import { DaemonClient, DaemonError } from '../../src/daemon/vmm-client.js';
 import {
   ErrorCode, FrameType, encodeHello, encodeFrame, encodeMmRequest, encodeMmioWrite, decodeError, decodeMemRead,
 } from '../../src/daemon/frames.js';

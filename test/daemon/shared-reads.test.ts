@@ -9,7 +9,7 @@ import { createServer, createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { FrameDecoder, FrameType, encodeHello, encodeMmRequest, decodeMmReply, decodeMmRequest } from '../../src/daemon/frames.js';
 import { adoptWithSharedReads } from '../../src/daemon/read-buffer.js';
-import { DaemonClient } from '../../src/daemon/client.js';
+import { DaemonClient } from '../../src/daemon/vmm-client.js';
 import { setVariableRequest, getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
 import { startDaemon, tempDir, FrameSocket, sleep, http, TEST_GUID, NV_BS_RT, EFI_SUCCESS } from './helpers.js';
 

@@ -1,5 +1,7 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
+import { parseTraceOptions } from '../../src/inspect/trace-options.js';
+import type { ServiceOptions } from '../../src/service/options.js';
 
 const TRACES = resolve(process.cwd(), '../shared/traces');
 
@@ -17,9 +19,9 @@ export function traceCases(): TraceCase[] {
   return out;
 }
 
-export function traceOptions(base: string): { size?: number } {
+/** The service options of the trace's NAME.options file (src/inspect/trace-options.ts), or none. */
+export function traceOptions(base: string): Partial<ServiceOptions> {
   if (!existsSync(base + '.options')) return {};
-  const m = readFileSync(base + '.options', 'utf8').match(/--size\s+(\d+)/);
-  return m ? { size: Number(m[1]) } : {};
+  return parseTraceOptions(readFileSync(base + '.options', 'utf8')).service;
 }
 

@@ -7,7 +7,10 @@ import type { GuidText } from '../../src/wire/guid.js';
 import { writeGuid } from '../../src/wire/guid.js';
 import { encodeName } from '../../src/wire/ucs2.js';
 import { makeVariable, variableKey, type Variable } from '../../src/store/variable.js';
-import type { PolicyContext, PolicyCheck, VariablePolicy } from '../../src/policy/engine.js';
+import type { PolicyContext, PolicyCheck, PolicyDecision, VariablePolicy } from '../../src/policy/engine.js';
+import type { PolicyReason } from '../../src/policy/reasons.js';
+import { answerPolicyMessage, type PolicyAnswer } from '../../src/service/policy-functions.js';
+import { statusOf } from '../../src/service/reasons.js';
 
 // edk2 VariablePolicyUnitTest GUIDs and names
 export const GUID1: GuidText = 'f955ba2d-4a2c-480c-bfd1-3cc522610592';
@@ -177,18 +180,33 @@ export function ctx(o: { endOfDxe?: boolean; vars?: Vars; getVariable?: PolicyCo
 export const DXE = ctx();
 export const AFTER_EOD = ctx({ endOfDxe: true });
 
+/** The EFI status the service edge gives a policy decision (service/reasons.ts statusOf). */
+export function st(d: { readonly reason: PolicyReason | undefined }): bigint {
+  return statusOf(d.reason);
+}
+
+/** One policy message as the service answers it: the engine decides, the edge writes Result (in place). */
+export function answer(p: VariablePolicy, msg: Uint8Array, c: PolicyContext = DXE): PolicyAnswer {
+  return answerPolicyMessage(p, msg, c);
+}
+
 /** Run one policy message; returns its Result (the message is modified in place). */
 export function send(p: VariablePolicy, msg: Uint8Array, c: PolicyContext = DXE): bigint {
   const len = msg.length;
-  const dev = p.handleMm(msg, c);
+  const dev = answer(p, msg, c).deviceStatus;
   if (dev !== 0 || msg.length !== len) throw new Error(`device status ${dev}, length ${msg.length}`);
   return result(msg);
 }
 
 export interface WriteSpec { guid?: GuidText; name: string; attributes?: number; dataSize?: number; exists?: boolean }
 
-/** checkSetVariable for one write (after EndOfDxe unless a context says otherwise). */
+/** checkSetVariable for one write (after EndOfDxe unless a context says otherwise): its EFI status. */
 export function write(p: VariablePolicy, w: WriteSpec, c: PolicyContext = AFTER_EOD): bigint {
+  return st(judge(p, w, c));
+}
+
+/** checkSetVariable for one write: the engine's decision (reason and deviation). */
+export function judge(p: VariablePolicy, w: WriteSpec, c: PolicyContext = AFTER_EOD): PolicyDecision {
   const check: PolicyCheck = {
     guid: w.guid ?? GUID1,
     name: encodeName(w.name),

@@ -13,7 +13,7 @@ import { validateEntry } from '../../src/policy/entry.js';
 import { matchPriority, namePriority } from '../../src/policy/match.js';
 import {
   AFTER_EOD, AT, BS, Cmd, DXE, GUID1, GUID2, GUID3, LOCK_NOW, LOCK_ON_CREATE, LOCK_ON_VAR_STATE, NO_LOCK, NV, RT, Vars,
-  ctx, disableMsg, dumpAll, dumpMsg, entry, isEnabledMsg, lockMsg, policyMsg, readDump, registerMsg, send, write,
+  ctx, disableMsg, dumpAll, dumpMsg, entry, isEnabledMsg, judge, lockMsg, policyMsg, readDump, registerMsg, send, write,
 } from './builders.js';
 
 const { SUCCESS, INVALID_PARAMETER, BAD_BUFFER_SIZE, WRITE_PROTECTED, ALREADY_STARTED, ABORTED, NOT_READY } = EfiStatus;
@@ -364,7 +364,7 @@ test('edk2 #33 Policy.LockStateErrors: a state probe that fails other than not-f
   assert.equal(reg(p, entry({ name: 'TestVar1', state: STATE })), SUCCESS);
   const failing = ctx({ endOfDxe: true, getVariable: () => { throw new Error('storage unavailable'); } });
   assert.equal(write(p, { name: 'TestVar1' }, failing), ABORTED);
-  assert.equal(p.lastReason, 'state-probe-failed');
+  assert.equal(judge(p, { name: 'TestVar1' }, failing).reason, 'state-probe-failed');
   assert.equal(write(p, { name: 'TestVar1' }, ctx({ endOfDxe: true })), SUCCESS, 'not found: unlocked');
 });
 

@@ -10,9 +10,10 @@ import fc from 'fast-check';
 import { DeviceStatus, EfiStatus } from '../../src/wire/status.js';
 import { VariablePolicy } from '../../src/policy/engine.js';
 import { validateEntry } from '../../src/policy/entry.js';
+import { PolicyReasons } from '../../src/policy/reasons.js';
 import {
   AFTER_EOD, Cmd, DXE, GUID1, GUID2, LOCK_NOW, dumpMsg, entry, infoMsg, isEnabledMsg, policyMsg, propertyMsg, registerMsg,
-  result, Vars, ctx,
+  answer, result, Vars, ctx,
 } from './builders.js';
 
 const seeds: Uint8Array[] = [
@@ -50,7 +51,7 @@ function build(m: { seed: number; flips: Mutation[]; fields: Mutation[]; resize:
 
 function populated(options = {}): VariablePolicy {
   const p = new VariablePolicy(options);
-  for (const s of seeds.slice(0, 4)) p.handleMm(s.slice(), DXE);
+  for (const s of seeds.slice(0, 4)) answer(p, s.slice(), DXE);
   return p;
 }
 
@@ -61,7 +62,7 @@ test('property: mutated policy messages never throw, keep their length, and a re
     for (const m of ms) {
       const msg = build(m);
       const before = p.snapshot();
-      const dev = p.handleMm(msg, c);
+      const dev = answer(p, msg, c).deviceStatus;
       assert.equal(msg.length, m.resize ?? seeds[m.seed]!.length);
       if (msg.length < 20) { assert.equal(dev, DeviceStatus.ERR_BAD_BUFFER_SIZE); continue; }
       assert.equal(dev, DeviceStatus.SUCCESS);
@@ -76,7 +77,7 @@ test('property: random bytes as a policy message never throw and keep their leng
     const p = populated();
     const msg = bytes.slice();
     if (msg.length >= 12) { msg.set([0x56, 0x43, 0x50, 0x43, 1, 0, 0, 0], 0); msg[8] = cmd; msg[9] = msg[10] = msg[11] = 0; }
-    const dev = p.handleMm(msg, DXE);
+    const dev = answer(p, msg, DXE).deviceStatus;
     assert.equal(msg.length, bytes.length);
     assert.equal(dev, msg.length < 20 ? DeviceStatus.ERR_BAD_BUFFER_SIZE : DeviceStatus.SUCCESS);
   }), { numRuns: 500 });
@@ -90,9 +91,10 @@ test('property: LOCK_VARIABLE, checkSetVariable and the VarCheck functions never
     (name, attributes, dataSize, exists, eod, fnMsg, fn) => {
       const p = populated();
       const c = ctx({ endOfDxe: eod, vars });
-      assert.equal(typeof p.lockVariable(GUID1, name, c), 'bigint');
-      const st = p.checkSetVariable({ guid: GUID1, name, attributes, dataSize, isDelete: dataSize === 0, exists }, c);
-      assert.equal(typeof st, 'bigint');
+      const lock = p.lockVariable(GUID1, name, c).reason;
+      assert.ok(lock === undefined || Object.hasOwn(PolicyReasons, lock));
+      const verdict = p.checkSetVariable({ guid: GUID1, name, attributes, dataSize, isDelete: dataSize === 0, exists }, c).reason;
+      assert.ok(verdict === undefined || Object.hasOwn(PolicyReasons, verdict));
       const msg = fnMsg.slice();
       const r = p.varCheckFunction(fn, msg, c);
       assert.equal(msg.length, fnMsg.length);

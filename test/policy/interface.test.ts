@@ -10,7 +10,7 @@ import { encodeName } from '../../src/wire/ucs2.js';
 import { VariablePolicy, PolicySnapshotError } from '../../src/policy/engine.js';
 import {
   AFTER_EOD, AP, BS, DUMP_PAGE, DXE, GUID1, GUID2, LOCK_NOW, NV, RT, disableMsg, dumpAll, dumpMsg, entry, isEnabledMsg,
-  lockMsg, propertyMsg, readDump, registerMsg, send, write,
+  answer, judge, lockMsg, propertyMsg, readDump, registerMsg, send, st, write,
 } from './builders.js';
 
 const { SUCCESS, INVALID_PARAMETER, WRITE_PROTECTED, ACCESS_DENIED } = EfiStatus;
@@ -56,7 +56,7 @@ test('DUMP of a table that is an exact multiple of the page sends a full last pa
 
 test('LOCK_VARIABLE registers the LOCK_NOW policy edk2 CreateBasicVariablePolicy builds (zero padding, MaxSize none)', () => {
   const p = new VariablePolicy();
-  assert.equal(p.lockVariable(GUID1, encodeName('Locked'), DXE), SUCCESS);
+  assert.equal(st(p.lockVariable(GUID1, encodeName('Locked'), DXE)), SUCCESS);
   assert.deepEqual(dumpAll(p), entry({ name: 'Locked', lockType: LOCK_NOW }));
   assert.equal(write(p, { name: 'Locked', exists: true }), WRITE_PROTECTED);
   assert.equal(write(p, { name: 'Locked', dataSize: 0, exists: true }), WRITE_PROTECTED);
@@ -65,17 +65,17 @@ test('LOCK_VARIABLE registers the LOCK_NOW policy edk2 CreateBasicVariablePolicy
 
 test('LOCK_VARIABLE of the same name twice succeeds with one policy (edk2 IsVariableAlreadyLocked; trace lock-variable seq 4)', () => {
   const p = new VariablePolicy();
-  assert.equal(p.lockVariable(GUID1, encodeName('Locked'), DXE), SUCCESS);
-  assert.equal(p.lockVariable(GUID1, encodeName('Locked'), DXE), SUCCESS);
+  assert.equal(st(p.lockVariable(GUID1, encodeName('Locked'), DXE)), SUCCESS);
+  assert.equal(st(p.lockVariable(GUID1, encodeName('Locked'), DXE)), SUCCESS);
   assert.equal(p.policyCount, 1);
 });
 
 test('LOCK_VARIABLE takes the name up to its first NUL or the end of NameSize, like QEMU\'s name compare', () => {
   const p = new VariablePolicy();
   const junk = Uint8Array.from([...encodeName('Abc'), 0x41, 0x00, 0x42]);
-  assert.equal(p.lockVariable(GUID1, junk, DXE), SUCCESS);
+  assert.equal(st(p.lockVariable(GUID1, junk, DXE)), SUCCESS);
   const noNul = encodeName('Xyz').subarray(0, 6);
-  assert.equal(p.lockVariable(GUID2, noNul, DXE), SUCCESS);
+  assert.equal(st(p.lockVariable(GUID2, noNul, DXE)), SUCCESS);
   assert.equal(write(p, { name: 'Abc' }), WRITE_PROTECTED);
   assert.equal(write(p, { guid: GUID2, name: 'Xyz' }), WRITE_PROTECTED);
   assert.equal(write(p, { name: 'AbcA' }), SUCCESS);
@@ -84,7 +84,7 @@ test('LOCK_VARIABLE takes the name up to its first NUL or the end of NameSize, l
 test('reset drops policies, properties, LOCK and DISABLE (spec §5.5: OVMF re-registers each boot)', () => {
   const p = new VariablePolicy({ allowDisable: true });
   assert.equal(send(p, registerMsg(entry({ name: 'A', lockType: LOCK_NOW }))), SUCCESS);
-  assert.equal(p.setVariableProperty(propertyMsg(9, GUID1, 'B', { property: 1 }), DXE).status, SUCCESS);
+  assert.equal(st(p.setVariableProperty(propertyMsg(9, GUID1, 'B', { property: 1 }), DXE)), SUCCESS);
   assert.equal(send(p, disableMsg()), SUCCESS);
   assert.equal(send(p, lockMsg()), SUCCESS);
   p.reset();
@@ -97,8 +97,8 @@ test('snapshot/restore carries policies, properties and both flags, and the rest
   const p = new VariablePolicy({ allowDisable: true });
   const a = entry({ name: 'Boot####', maxSize: 8, padding: 0xaf });
   assert.equal(send(p, registerMsg(a)), SUCCESS);
-  assert.equal(p.lockVariable(GUID2, encodeName('Locked'), DXE), SUCCESS);
-  assert.equal(p.setVariableProperty(propertyMsg(9, GUID1, 'Ro', { property: 1 }), DXE).status, SUCCESS);
+  assert.equal(st(p.lockVariable(GUID2, encodeName('Locked'), DXE)), SUCCESS);
+  assert.equal(st(p.setVariableProperty(propertyMsg(9, GUID1, 'Ro', { property: 1 }), DXE)), SUCCESS);
   assert.equal(send(p, lockMsg()), SUCCESS);
   const snap = p.snapshot();
   const q = VariablePolicy.restore(snap, { allowDisable: true });
@@ -128,7 +128,7 @@ test('with lockAtEndOfDxe off (QEMU behaviour) REGISTER and DISABLE still work a
   const p = new VariablePolicy({ lockAtEndOfDxe: false, allowDisable: true });
   assert.equal(send(p, registerMsg(entry({ name: 'Late', lockType: LOCK_NOW })), AFTER_EOD), SUCCESS);
   assert.equal(write(p, { name: 'Late' }), WRITE_PROTECTED);
-  assert.equal(p.lockVariable(GUID1, encodeName('Later'), AFTER_EOD), ACCESS_DENIED);
+  assert.equal(st(p.lockVariable(GUID1, encodeName('Later'), AFTER_EOD)), ACCESS_DENIED);
   assert.equal(send(p, disableMsg(), AFTER_EOD), SUCCESS);
   const q = new VariablePolicy({ allowDisable: true });
   assert.equal(send(q, disableMsg(), AFTER_EOD), WRITE_PROTECTED, 'edk2 default: locked at EndOfDxe');
@@ -144,16 +144,13 @@ test('enforcement compares the guest\'s attributes with APPEND_WRITE included, a
   assert.equal(write(p, { name: 'Min4', attributes: NV | BS, dataSize: 0 }), SUCCESS);
 });
 
-test('lastReason names the rule behind each refusal and clears on success', () => {
+test('each decision names the rule behind its refusal, and none on success', () => {
   const p = new VariablePolicy();
-  send(p, registerMsg(entry({ name: 'A', lockType: LOCK_NOW })));
-  assert.equal(p.lastReason, undefined);
-  write(p, { name: 'A' });
-  assert.equal(p.lastReason, 'locked-now');
-  send(p, registerMsg(entry({ name: 'A' })));
-  assert.equal(p.lastReason, 'duplicate-policy');
-  send(p, dumpMsg(3));
-  assert.equal(p.lastReason, 'dump-expired');
+  assert.equal(answer(p, registerMsg(entry({ name: 'A', lockType: LOCK_NOW }))).reason, undefined);
+  assert.equal(judge(p, { name: 'A' }).reason, 'locked-now');
+  assert.equal(answer(p, registerMsg(entry({ name: 'A' }))).reason, 'duplicate-policy');
+  assert.equal(answer(p, dumpMsg(3)).reason, 'dump-expired');
+  assert.equal(judge(p, { name: 'B' }).reason, undefined);
 });
 
 test('equal match priority goes to the policy registered first (edk2 GetBestPolicyMatch keeps the earlier one)', () => {

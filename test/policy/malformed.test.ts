@@ -11,7 +11,7 @@ import { VariablePolicy } from '../../src/policy/engine.js';
 import type { PolicyContext } from '../../src/policy/engine.js';
 import {
   AFTER_EOD, Cmd, DXE, FULL_MESSAGE, GUID1, GUID2, INFO_ROOM, LOCK_NOW, NO_LOCK, dumpMsg, entry, infoMsg, isEnabledMsg,
-  lockMsg, policyMsg, propertyMsg, readDump, registerMsg, send,
+  answer, lockMsg, policyMsg, propertyMsg, readDump, registerMsg, result, send, st,
 } from './builders.js';
 
 const { SUCCESS, INVALID_PARAMETER, BAD_BUFFER_SIZE, WRITE_PROTECTED, ALREADY_STARTED, UNSUPPORTED, TIMEOUT, ACCESS_DENIED } = EfiStatus;
@@ -25,13 +25,15 @@ function populated(): VariablePolicy {
     entry({ name: 'TestVar2', namespace: GUID2, state: { namespace: GUID1, value: 1, name: 'State' } }),
     entry({ name: undefined, namespace: GUID2, maxSize: 100 }),
   ]) assert.equal(send(p, registerMsg(e)), SUCCESS);
-  assert.equal(p.setVariableProperty(propertyMsg(9, GUID1, 'Prop', { property: 1 }), DXE).status, SUCCESS);
+  assert.equal(st(p.setVariableProperty(propertyMsg(9, GUID1, 'Prop', { property: 1 }), DXE)), SUCCESS);
   return p;
 }
 
 function expectRefused(p: VariablePolicy, msg: Uint8Array, status: bigint, what: string, c: PolicyContext = DXE): void {
   const before = p.snapshot();
-  assert.equal(send(p, msg, c), status, `${what}: reason ${p.lastReason ?? 'none'}`);
+  const a = answer(p, msg, c);
+  assert.equal(a.deviceStatus, DeviceStatus.SUCCESS, `${what}: device status`);
+  assert.equal(result(msg), status, `${what}: reason ${a.reason ?? 'none'}`);
   assert.deepEqual(p.snapshot(), before, `${what}: state unchanged`);
 }
 
@@ -46,7 +48,7 @@ test('a policy message shorter than its 20-byte header is device status 0x12 and
   const p = populated();
   for (const len of [0, 1, 12, 19]) {
     const msg = new Uint8Array(len).fill(0x11);
-    assert.equal(p.handleMm(msg, DXE), DeviceStatus.ERR_BAD_BUFFER_SIZE);
+    assert.equal(answer(p, msg, DXE).deviceStatus, DeviceStatus.ERR_BAD_BUFFER_SIZE);
     assert.ok(msg.every((b) => b === 0x11));
   }
 });
@@ -182,14 +184,14 @@ test('LOCK_VARIABLE: too long, after EndOfDxe, after LOCK, or over a non-LOCK_NO
   const p = populated();
   const check = (name: Uint8Array, status: bigint, what: string, c: PolicyContext = DXE) => {
     const before = p.snapshot();
-    assert.equal(p.lockVariable(GUID1, name, c), status, what);
+    assert.equal(st(p.lockVariable(GUID1, name, c)), status, what);
     assert.deepEqual(p.snapshot(), before, what);
   };
   check(new Uint8Array(65535 - 44 + 1), BAD_BUFFER_SIZE, 'entry Size would not fit a u16');
   check(encodeName('Fresh'), ACCESS_DENIED, 'after EndOfDxe (edk2)', AFTER_EOD);
   check(encodeName('Boot####'), ALREADY_STARTED, 'an exact NO_LOCK policy exists');
   check(encodeName('#'.repeat(256)), INVALID_PARAMETER, 'more than 255 wildcards');
-  assert.equal(p.lockVariable(GUID1, encodeName('TestVar1'), DXE), SUCCESS, 'already locked by LOCK_NOW: fine');
+  assert.equal(st(p.lockVariable(GUID1, encodeName('TestVar1'), DXE)), SUCCESS, 'already locked by LOCK_NOW: fine');
   assert.equal(send(p, lockMsg()), SUCCESS);
   check(encodeName('Fresh'), WRITE_PROTECTED, 'after the policy LOCK (edk2 RegisterVariablePolicy)');
 });
@@ -207,11 +209,11 @@ test('VarCheck property functions: short, name past the message, unterminated, e
   for (const [what, msg, status] of cases) {
     const before = p.snapshot();
     const copy = msg.slice();
-    assert.equal(p.setVariableProperty(msg, DXE).status, status, `set: ${what}`);
+    assert.equal(st(p.setVariableProperty(msg, DXE)), status, `set: ${what}`);
     assert.deepEqual(p.snapshot(), before, what);
-    if (status !== INVALID_PARAMETER) assert.equal(p.getVariableProperty(copy, DXE).status, status, `get: ${what}`);
+    if (status !== INVALID_PARAMETER) assert.equal(st(p.getVariableProperty(copy, DXE)), status, `get: ${what}`);
   }
   const before = p.snapshot();
-  assert.equal(p.setVariableProperty(propertyMsg(9, GUID1, 'Y'), AFTER_EOD).status, ACCESS_DENIED, 'set after EndOfDxe');
+  assert.equal(st(p.setVariableProperty(propertyMsg(9, GUID1, 'Y'), AFTER_EOD)), ACCESS_DENIED, 'set after EndOfDxe');
   assert.deepEqual(p.snapshot(), before);
 });

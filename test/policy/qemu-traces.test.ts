@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../../src/wire/hex.js';
 import { guidAt } from '../../src/wire/guid.js';
 import { EfiStatus, statusName } from '../../src/wire/status.js';
+import { answerPolicyMessage } from '../../src/service/policy-functions.js';
+import { statusOf } from '../../src/service/reasons.js';
 import { variableKey } from '../../src/store/variable.js';
 import { VariablePolicy } from '../../src/policy/engine.js';
 import type { PolicyContext } from '../../src/policy/engine.js';
@@ -47,10 +49,11 @@ test('QEMU trace policy-register: every VarCheckPolicy reply (Result, State) rep
     if (l.mm_guid_name !== 'VarCheckPolicy') continue;
     const request = fromHex(l.request);
     const msg = request.slice(24);
-    const dev = policy.handleMm(msg, ctx);
+    const a = answerPolicyMessage(policy, msg, ctx);
+    const dev = a.deviceStatus;
     assert.equal(dev, l.dev_sts, `seq ${l.seq} device status`);
     assert.equal(msg.length, request.length - 24, `seq ${l.seq} length`);
-    assert.equal(toHex(msg), l.response!.slice(48), `seq ${l.seq} (${l.note ?? ''}): reason ${policy.lastReason ?? 'none'}`);
+    assert.equal(toHex(msg), l.response!.slice(48), `seq ${l.seq} (${l.note ?? ''}): reason ${a.reason ?? 'none'}`);
     replayed++;
   }
   assert.equal(replayed, 21);
@@ -79,7 +82,7 @@ test('QEMU trace lock-variable: LOCK_VARIABLE answers and the policy verdict on 
       // The service's own framing (spec §2.5.5 step 1) answers seq 6-7 before the policy sees them.
       if (m.length < 40 || 40 + u64(m, 32) > m.length) { assert.equal(want, EfiStatus.BAD_BUFFER_SIZE); continue; }
       const name = m.slice(40, 40 + u64(m, 32));
-      const st = policy.lockVariable(guidAt(m, 16), name, ctx());
+      const st = statusOf(policy.lockVariable(guidAt(m, 16), name, ctx()).reason);
       assert.equal(statusName(st), statusName(want), `seq ${l.seq} (${l.note ?? ''})`);
       locks++;
     } else if (l.function_name === 'SET_VARIABLE') {
@@ -89,7 +92,7 @@ test('QEMU trace lock-variable: LOCK_VARIABLE answers and the policy verdict on 
       const name = m.slice(52, 52 + nameSize);
       const guid = guidAt(m, 16);
       const key = variableKey(guid, name);
-      const st = policy.checkSetVariable({ guid, name, attributes, dataSize, isDelete: dataSize === 0, exists: vars.has(key) }, ctx());
+      const st = statusOf(policy.checkSetVariable({ guid, name, attributes, dataSize, isDelete: dataSize === 0, exists: vars.has(key) }, ctx()).reason);
       assert.equal(statusName(st), statusName(want), `seq ${l.seq} (${l.note ?? ''})`);
       if (want === EfiStatus.SUCCESS) {
         if (dataSize === 0) vars.delete(key); else vars.set(key, attributes);

@@ -206,7 +206,11 @@ export async function spawnQemu(binary: string, config: DeviceConfig, o: QemuTar
     const qtestSock = await connections[0]!;
     const qtest = new QtestConnection(qtestSock);
     qtest.deathReason = async (cause) => {
-      if (!exit) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 1000))]);
+      if (!exit) {
+        let t: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => { t = setTimeout(r, 1000); })]);
+        clearTimeout(t); // else the wait outlives the suite by a second
+      }
       const said = stderr.trim() ? `; it said: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
       return exit ? `QEMU died (${exit})${said}` : `${cause}${said}`;
     };

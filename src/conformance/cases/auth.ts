@@ -39,6 +39,13 @@ function descriptor(o: { dwLength?: number; revision?: number; certType?: number
 const x509List = (cert: Uint8Array): Uint8Array => encodeSignatureLists([{ type: Guids.certX509, headerSize: 0, signatureSize: 16 + cert.length, header: new Uint8Array(0), entries: [{ owner: OWNER, data: cert }] }]);
 const sha256List = (fill: number): Uint8Array => encodeSignatureLists([{ type: Guids.certSha256, headerSize: 0, signatureSize: 48, header: new Uint8Array(0), entries: [{ owner: OWNER, data: new Uint8Array(32).fill(fill) }] }]);
 
+/** One EFI_SIGNATURE_LIST of `type` holding `entries` (owner OWNER) of equal size. */
+function list(type: string, entries: readonly Uint8Array[]): Uint8Array {
+  const size = 16 + (entries[0]?.length ?? 0);
+  return encodeSignatureLists([{ type, headerSize: 0, signatureSize: size, header: new Uint8Array(0), entries: entries.map((data) => ({ owner: OWNER, data })) }]);
+}
+const hash = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
+
 interface SignedWrite { name: string; guid: string; attributes?: number; time: Uint8Array; payload: Uint8Array; by: Identity; contentInfo?: boolean; signedAttributes?: number }
 
 function signed(w: SignedWrite): Promise<Uint8Array> {
@@ -165,6 +172,49 @@ export const authCases: ConformanceCase[] = [
       ctx.either('same timestamp', await write(ctx, { name: 'db', guid: DB_GUID, time: t, payload: sha256List(2), by: k.kek }),
         { edk2: S.SECURITY_VIOLATION, qemu: S.SUCCESS });
       ctx.expect('older timestamp', await write(ctx, { name: 'db', guid: DB_GUID, time: efiTime(2024, 1, 1), payload: sha256List(3), by: k.kek }), S.SECURITY_VIOLATION);
+    },
+  },
+  {
+    id: 'db-append-merge', item: '§8.49', title: 'db APPEND (0x67) with an older timestamp → SUCCESS; QEMU regenerates the lists (edk2 appends what is new)', marker: 'DIFF',
+    async run(ctx) {
+      const k = await ctx.keys();
+      await enrolPkKek(ctx);
+      const a = k.signer.cert, b = k.other.cert;
+      const old = concatBytes([x509List(a), list(Guids.certSha256, [hash(1)])]);
+      ctx.expect('setup: db = cert A, hash 1', await write(ctx, { name: 'db', guid: DB_GUID, time: efiTime(2025, 3, 1), payload: old, by: k.kek }), S.SUCCESS);
+      // Cert A again, cert B, hashes 1 (again) and 2, and a SHA-384 list (a type QEMU's merge does not know).
+      const fragment = concatBytes([x509List(a), x509List(b), list(Guids.certSha256, [hash(1), hash(2)]), list(Guids.certSha384, [new Uint8Array(48).fill(3)])]);
+      ctx.expect('APPEND with an older timestamp', await write(ctx, { name: 'db', guid: DB_GUID, attributes: AUTH | AP, time: efiTime(2024, 1, 1), payload: fragment, by: k.kek }), S.SUCCESS);
+      // §4.7. QEMU: every certificate in its own list (first seen first, duplicates gone), then one
+      // list of all hashes; other types lost. edk2: the old value, then the new lists without the
+      // entries already present (same type, size and bytes including the owner), empty lists dropped.
+      const qemu = concatBytes([x509List(a), x509List(b), list(Guids.certSha256, [hash(1), hash(2)])]);
+      const edk2 = concatBytes([old, x509List(b), list(Guids.certSha256, [hash(2)]), list(Guids.certSha384, [new Uint8Array(48).fill(3)])]);
+      const got = (await ctx.client.getVariable('db', DB_GUID)).data;
+      ctx.either('db after the append', got, { edk2, qemu });
+      if (got.length === qemu.length) ctx.expect('certificate lists are 44 + certificate bytes', got.length, 44 + a.length + 44 + b.length + 28 + 2 * 48);
+    },
+  },
+  {
+    id: 'pk-delete-mode', item: '§8.57', title: 'After a signed PK delete: SetupMode stays 00 until reset (edk2: 01 at once); after reset setup mode, SecureBoot 00, re-enrolment succeeds', marker: 'DIFF', needs: ['reset'],
+    async run(ctx) {
+      const k = await ctx.keys();
+      const sbe = Guids.secureBootEnableDisable;
+      ctx.expect('setup: enrol PK', await write(ctx, { name: 'PK', guid: GLOBAL, time: efiTime(2025, 1, 1), payload: x509List(k.pk.cert), by: k.pk }), S.SUCCESS);
+      ctx.expect('setup: SecureBootEnable after enrolment', (await ctx.client.getVariable('SecureBootEnable', sbe)).data, u8(1));
+      ctx.expect('PK delete signed by PK', await write(ctx, { name: 'PK', guid: GLOBAL, time: efiTime(2025, 1, 2), payload: new Uint8Array(0), by: k.pk }), S.SUCCESS);
+      ctx.expect('PK is gone', (await ctx.client.getVariable('PK', GLOBAL)).status, S.NOT_FOUND);
+      const mode = ctx.either('SetupMode right after the delete', (await ctx.client.getVariable('SetupMode', GLOBAL)).data, { edk2: u8(1), qemu: u8(0) });
+      const reenrol = (): Promise<bigint> => write(ctx, { name: 'PK', guid: GLOBAL, time: efiTime(2025, 1, 3), payload: x509List(k.other.cert), by: k.other });
+      if (mode === 'qemu') {
+        ctx.expect('PK re-enrolment before reset', await reenrol(), S.SECURITY_VIOLATION);
+        await hardReset(ctx);
+        ctx.expect('SetupMode after reset', (await ctx.client.getVariable('SetupMode', GLOBAL)).data, u8(1));
+        ctx.expect('SecureBoot after reset', (await ctx.client.getVariable('SecureBoot', GLOBAL)).data, u8(0));
+        ctx.expect('SecureBootEnable kept', (await ctx.client.getVariable('SecureBootEnable', sbe)).data, u8(1));
+      }
+      ctx.expect('PK re-enrolment in setup mode', await reenrol(), S.SUCCESS);
+      ctx.expect('SetupMode after re-enrolment', (await ctx.client.getVariable('SetupMode', GLOBAL)).data, u8(0));
     },
   },
   {

@@ -4,7 +4,7 @@
  * ui`, the daemon's /ui) only hands over bytes and, for the fleet, one JSON list.
  * Opened from disk it works with drag-and-drop alone.
  */
-import { decodeStore, type Variable } from '../../browser.js';
+import { decodeStore, parseTraceOptions, optionsFileFor, type Variable, type TraceOptions } from '../../browser.js';
 import { h, clear } from './dom.js';
 import { renderStore, type LoadedStore } from './store-view.js';
 import { renderTrace } from './trace-view.js';
@@ -12,8 +12,8 @@ import { renderFleet, type FleetRow } from './fleet-view.js';
 
 /** Injected by the serving side into the page's config script; `{}` for the static file. */
 interface PageConfig {
-  /** Files given to `uefi-vars ui`: fetched and opened at start. */
-  files?: Array<{ name: string; url: string }>;
+  /** Files given to `uefi-vars ui`: fetched and opened at start (a trace with the text of its NAME.options file). */
+  files?: Array<{ name: string; url: string; options?: string }>;
   /** The daemon's fleet list, and where one VM's store is (`{id}` replaced). */
   fleet?: string;
   vmStore?: string;
@@ -55,15 +55,29 @@ async function gunzip(b: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** Open a store or a trace from its bytes (drop, file picker, server files). Resolves when rendered. */
-export async function openBytes(name: string, bytes: Uint8Array): Promise<void> {
+/** Device options files dropped or served so far, by file name (`x.options`), for the traces that follow. */
+const optionsFiles = new Map<string, string>();
+
+/**
+ * Open a store or a trace from its bytes (drop, file picker, server files). Resolves when rendered.
+ * A trace is replayed with the options of its NAME.options file when one came with it.
+ */
+export async function openBytes(name: string, bytes: Uint8Array, optionsText?: string): Promise<void> {
   status.textContent = `opening ${name}…`;
   status.className = 'status';
   try {
+    if (name.toLowerCase().endsWith('.options')) {
+      parseTraceOptions(new TextDecoder().decode(bytes)); // refuse a bad file now, not at the trace
+      optionsFiles.set(name, new TextDecoder().decode(bytes));
+      status.textContent = `${name}: device options for ${name.slice(0, -'.options'.length)}.pcap`;
+      return;
+    }
     if (isGzip(bytes)) bytes = await gunzip(bytes);
     if (isPcap(bytes)) {
       show('trace');
-      await renderTrace(views.trace, name, bytes, useStoreForTrace.checked ? currentStore?.variables ?? [] : []);
+      const text = optionsText ?? optionsFiles.get(optionsFileFor(name));
+      const options: TraceOptions | undefined = text === undefined ? undefined : parseTraceOptions(text);
+      await renderTrace(views.trace, name, bytes, useStoreForTrace.checked ? currentStore?.variables ?? [] : [], options);
     } else {
       const d = await decodeStore(bytes);
       currentStore = { name, format: d.format, variables: d.variables, layout: d.layout };
@@ -78,10 +92,11 @@ export async function openBytes(name: string, bytes: Uint8Array): Promise<void> 
 }
 
 async function openFiles(files: FileList | File[]): Promise<void> {
-  // Stores first, so a trace dropped with its initial store replays against it.
+  // Options and stores first, so a trace dropped with its options and initial store replays against them.
   const list = Array.from(files);
   const bytes = await Promise.all(list.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-  bytes.sort((a, b) => Number(isPcap(a.bytes)) - Number(isPcap(b.bytes)));
+  const rank = (f: { name: string; bytes: Uint8Array }): number => (f.name.toLowerCase().endsWith('.options') ? 0 : isPcap(f.bytes) || /\.pcap(\.gz)?$/i.test(f.name) ? 2 : 1);
+  bytes.sort((a, b) => rank(a) - rank(b));
   for (const f of bytes) await openBytes(f.name, f.bytes);
 }
 
@@ -113,7 +128,7 @@ function start(): void {
     nav.append(b);
   }
   const drop = h('div', { class: 'drop', 'data-testid': 'drop' },
-    'Drop a store (.fd, .json, AWS, .gz) or a QEMU pcap here, or ', picker,
+    'Drop a store (.fd, .json, AWS, .gz) or a QEMU pcap (with its .options file) here, or ', picker,
     h('label', {}, ' ', useStoreForTrace, ' replay traces from the loaded store'));
   document.body.append(h('header', {}, h('h1', {}, 'uefi-vars inspector'), nav), drop, status, views.store, views.trace, views.fleet);
   for (const el of [document.body]) {
@@ -131,7 +146,7 @@ function start(): void {
   void (async () => {
     if (config.fleet) await loadFleet().catch((e: Error) => { status.textContent = `fleet: ${e.message}`; status.className = 'status bad'; });
     for (const f of config.files ?? []) {
-      await fetchBytes(f.url).then((b) => openBytes(f.name, b)).catch((e: Error) => { status.textContent = `${f.name}: ${e.message}`; status.className = 'status bad'; });
+      await fetchBytes(f.url).then((b) => openBytes(f.name, b, f.options)).catch((e: Error) => { status.textContent = `${f.name}: ${e.message}`; status.className = 'status bad'; });
     }
     document.body.dataset.ready = '1';
   })();

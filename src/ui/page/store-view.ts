@@ -89,14 +89,23 @@ function downloads(store: LoadedStore): HTMLElement {
   return h('section', {}, h('h3', {}, 'Download'), button('QEMU JSON', 'json', 'json'), ' ', button('edk2 .fd', 'edk2', 'fd'), ' ', button('AWS', 'aws', 'aws'));
 }
 
+/** At most ~3 lines of a decoded value in the table (search still sees all of it; the hex view has every byte). */
+const shorten = (text: string): string => (text.length > DECODED_CHARS ? `${text.slice(0, DECODED_CHARS)}… (${text.length} chars)` : text);
+const DECODED_CHARS = 240;
+
 function variableTable(vars: Variable[]): HTMLElement {
   const tbody = h('tbody');
   const rows = vars.map((v) => {
     const name = nameKey(v.name), decoded = decodeValue(v) ?? '';
-    const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: 5 }, h('pre', { class: 'mono' }, hexDump(v.data))));
-    const row = h('tr', { class: 'var', onclick: () => { detail.hidden = !detail.hidden; } },
+    // The hex view is built on the first click: a 1 MiB store would otherwise lay out megabytes of hidden text.
+    const cell = h('td', { colspan: 5 });
+    const detail = h('tr', { class: 'detail', hidden: true }, cell);
+    const row = h('tr', { class: 'var', onclick: () => {
+      if (!cell.firstChild) cell.append(h('pre', { class: 'mono' }, hexDump(v.data)));
+      detail.hidden = !detail.hidden;
+    } },
       h('td', {}, name), h('td', { class: 'mono' }, v.guid), h('td', {}, formatAttributes(v.attributes)),
-      h('td', { class: 'num' }, v.data.length), h('td', { class: 'decoded' }, decoded || ((v.attributes & 0x20) ? `time ${formatTime(v.time)}` : '')));
+      h('td', { class: 'num' }, v.data.length), h('td', { class: 'decoded' }, shorten(decoded) || ((v.attributes & 0x20) ? `time ${formatTime(v.time)}` : '')));
     tbody.append(row, detail);
     return { row, detail, text: `${name} ${v.guid} ${decoded}`.toLowerCase() };
   });

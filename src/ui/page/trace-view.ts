@@ -1,6 +1,6 @@
 import {
   parsePcap, replayTrace, VariableService, describeFunction, describeVariable, statusName,
-  readMmHeader, MM_HEADER_SIZE, Guids, type Variable, type ReplayReport,
+  readMmHeader, MM_HEADER_SIZE, Guids, type Variable, type ReplayReport, type TraceOptions,
 } from '../../browser.js';
 import { h, clear, badge } from './dom.js';
 import { replyStatusOf } from '../../browser.js';
@@ -32,10 +32,25 @@ function replyStatus(b: Uint8Array): string {
   return statusName(replyStatusOf(b, 'variable')!);
 }
 
-/** Render the Trace view: the timeline, each reply compared with a replay by the library. */
-export async function renderTrace(root: HTMLElement, name: string, bytes: Uint8Array, initial: Variable[] = []): Promise<ReplayReport> {
+/** What the device options say, for the card ("defaults" when there are none). */
+function describeOptions(o: TraceOptions | undefined): string {
+  if (!o) return 'device defaults';
+  const parts = [
+    o.service.size !== undefined ? `size=${o.service.size}` : '',
+    o.service.forceSecureBoot ? 'force-secure-boot=on' : '',
+    o.service.disableCustomMode ? 'disable-custom-mode=on' : '',
+    o.usePio ? 'use-pio=on' : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(',') : 'device defaults';
+}
+
+/**
+ * Render the Trace view: the timeline, each reply compared with a replay by
+ * the library on a device made with the trace's options (its NAME.options file).
+ */
+export async function renderTrace(root: HTMLElement, name: string, bytes: Uint8Array, initial: Variable[] = [], options?: TraceOptions): Promise<ReplayReport> {
   const rows = timeline(bytes);
-  const svc = await VariableService.create({ variables: initial });
+  const svc = await VariableService.create({ variables: initial, options: options?.service ?? {} });
   const report = await replayTrace(parsePcap(bytes), svc);
   const diff = new Map(report.differences.map((d) => [d.index, d]));
   clear(root);
@@ -55,7 +70,8 @@ export async function renderTrace(root: HTMLElement, name: string, bytes: Uint8A
       h('div', { class: 'card' }, h('h4', {}, 'Replay by the library'),
         h('div', { class: 'big' }, badge(`${report.mismatches} mismatches`, report.mismatches ? 'bad' : 'ok', 'trace-mismatches')),
         h('div', { class: 'muted' }, `${report.deviations} documented deviations, ${initial.length ? `from the loaded store (${initial.length} variables)` : 'from an empty store'}`)),
-      h('div', { class: 'card' }, h('h4', {}, 'Resets'), h('div', { class: 'big' }, rows.filter((r) => r.resetBefore).length))),
+      h('div', { class: 'card' }, h('h4', {}, 'Resets'), h('div', { class: 'big' }, rows.filter((r) => r.resetBefore).length)),
+      h('div', { class: 'card' }, h('h4', {}, 'Device'), h('div', { class: 'mono', 'data-testid': 'trace-options' }, describeOptions(options)))),
     h('label', {}, filter, ' show only differences'),
     h('table', { class: 'trace', 'data-testid': 'trace' }, h('thead', {}, h('tr', {}, ...['#', 'phase', 'function', 'variable', 'QEMU status', 'replay'].map((x) => h('th', {}, x)))), body));
   return report;

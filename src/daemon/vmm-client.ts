@@ -1,7 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
-import { Reasons, reasonDeviation, type Reason } from '../store/reasons.js';
-import { PolicyReasons, policyReasonDeviation, type PolicyReason } from '../policy/reasons.js';
-import type { DeviationId } from '../store/deviations.js';
+import { isMmReason, reasonDeviation, type MmReason } from '../service/reasons.js';
 import type { MmResult } from '../service/mm-handler.js';
 import type { ReplayTarget } from '../replay/replay.js';
 import type { GuestMemory } from '../device/guest-memory.js';
@@ -91,8 +89,10 @@ export class DaemonClient implements ReplayTarget {
     const f = await this.call(encodeMmRequest(request, bufferSize), FrameType.MM_REPLY);
     const r = decodeMmReply(f.payload);
     // MM_REPLY carries the reason, not the decision: only deviations a reason always stands for come back.
-    const deviation = deviationOfReason(r.reason);
-    return { deviceStatus: r.deviceStatus, reply: r.reply?.slice(), reason: r.reason, ...(deviation ? { deviation } : {}) };
+    // A reason this build does not name (a newer daemon) is dropped rather than passed on untyped.
+    const reason: MmReason | undefined = r.reason !== undefined && isMmReason(r.reason) ? r.reason : undefined;
+    const deviation = reasonDeviation(reason);
+    return { deviceStatus: r.deviceStatus, reply: r.reply?.slice(), reason, ...(deviation ? { deviation } : {}) };
   }
 
   /** Device hard reset (RESET → RESET_OK). */
@@ -208,12 +208,4 @@ export class DaemonClient implements ReplayTarget {
 /** A ReplayTarget over a running daemon, for `uefi-vars replay --connect SOCKET TRACE`. */
 export function connectReplayTarget(socket: string, vmId: string): Promise<ReplayTarget & { close(): Promise<void> }> {
   return DaemonClient.connect(socket, vmId);
-}
-
-/** The documented deviation a named reason always stands for (replay through a daemon). */
-function deviationOfReason(reason: string | undefined): DeviationId | undefined {
-  if (reason === undefined) return undefined;
-  if (reason in Reasons) return reasonDeviation(reason as Reason);
-  if (reason in PolicyReasons) return policyReasonDeviation(reason as PolicyReason);
-  return undefined;
 }

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon, type DaemonConfig } from './server.js';
-import { createLogger } from './logging.js';
+import { Daemon, type DaemonConfig } from '../../src/daemon/server.js';
+import { createLogger } from '../../src/daemon/logging.js';
 
 export interface EphemeralDaemon {
   daemon: Daemon;
@@ -14,7 +14,8 @@ export interface EphemeralDaemon {
 }
 
 /**
- * An in-process daemon on a fresh temp directory, for benchmarks and tests:
+ * An in-process daemon on a fresh temp directory, for tests (kept out of src/, so
+ * no part of the package's surface):
  * `--state-dir` layout (or one store with `single: true`), data and API
  * sockets in the directory, logs off and rate limit off unless given.
  */
