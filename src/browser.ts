@@ -5,8 +5,8 @@
  */
 export * from './index.js';
 export * from './inspect/index.js';
-export { describeFunction, describeVariable } from './service/replay.js';
-export { readMmHeader, functionName, MM_HEADER_SIZE } from './wire/mm.js';
+export { describeFunction, describeVariable } from './replay/replay.js';
+export { readMmHeader, functionName, MM_HEADER_SIZE, VAR_HEADER_SIZE, mmTargetOf, replyStatusOf } from './wire/mm.js';
 export { nameKey, encodeName } from './wire/ucs2.js';
 export { toHex, fromHex } from './wire/hex.js';
 export { formatAttributes } from './wire/attributes.js';

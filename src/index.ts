@@ -5,7 +5,7 @@
 export { VariableService, type ServiceInit, type ServiceSnapshot, type StoreBackend } from './service/variable-service.js';
 export { type ServiceOptions, DEFAULT_OPTIONS } from './service/options.js';
 export type { MmHandler, MmResult } from './service/mm-handler.js';
-export { replayTrace, type ReplayReport, type ReplayDifference, type ReplayTarget } from './service/replay.js';
+export { replayTrace, type ReplayReport, type ReplayDifference, type ReplayTarget } from './replay/replay.js';
 export { parsePcap, encodePcap, type PcapRecord } from './wire/pcap.js';
 export { type Variable, makeVariable } from './store/variable.js';
 export { decodeStore, detectFormat, codecFor, type StoreFormat, type DecodedStore } from './persist/formats.js';

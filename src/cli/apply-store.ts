@@ -1,6 +1,6 @@
 import { VariableService } from '../service/variable-service.js';
 import { queryVariableInfoRequest, replyStatus, setVariableRequest } from '../client/requests.js';
-import { MM_HEADER_SIZE, Qvi } from '../wire/mm.js';
+import { decodeVariableMessage } from '../wire/mm.js';
 import { Attr } from '../wire/attributes.js';
 import { bytesEqual, concatBytes } from '../wire/hex.js';
 import { nameKey } from '../wire/ucs2.js';
@@ -76,7 +76,6 @@ function growth(old: Variable | undefined, u: PreparedUpdate, remaining: number)
   return next - (old ? variableCost(old) : 0);
 }
 
-const u64 = (b: Uint8Array, off: number): number => Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off, true));
 
 export async function applyToVariables(variables: readonly Variable[], u: PreparedUpdate, dev: DeviceOptions): Promise<StoreVerdict> {
   const svc = await VariableService.create({ variables, options: dev.service });
@@ -87,7 +86,9 @@ export async function applyToVariables(variables: readonly Variable[], u: Prepar
   if (!q.reply || replyStatus(q.reply) !== EfiStatus.SUCCESS) {
     return { outcome: 'error', reason: `QueryVariableInfo failed (${q.reply ? statusName(replyStatus(q.reply)) : 'device error'})` };
   }
-  const remaining = u64(q.reply, MM_HEADER_SIZE + Qvi.remaining);
+  const info = decodeVariableMessage(q.reply)?.payload;
+  if (info?.kind !== 'query-variable-info') return { outcome: 'error', reason: 'QueryVariableInfo reply without its payload' };
+  const remaining = Number(info.remainingStorageSize);
   const needed = growth(old, u, remaining);
   if (needed > 0 && needed > remaining) {
     return { outcome: 'would-not-fit', status: statusName(EfiStatus.OUT_OF_RESOURCES), reason: `needs ${needed} more bytes, ${remaining} remain`, remaining, needed };

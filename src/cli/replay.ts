@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
-import { replayTrace, describeDifference, type ReplayTarget } from '../service/replay.js';
+import { replayTrace, describeDifference, type ReplayTarget } from '../replay/replay.js';
 import { loadStoreFile } from '../persist/store-file.js';
 import { deviceOptions, UsageError, DEVICE_OPTIONS, JSON_OPTION, jsonLoadOptions } from './args.js';
 import { parseCommand, type CommandSpec } from './command.js';

@@ -7,9 +7,8 @@
  */
 import { type GuidText } from '../wire/guid.js';
 import { encodeName } from '../wire/ucs2.js';
-import { MM_HEADER_SIZE, VarFunction, Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
+import { VarFunction, decodeVariableMessage, tryDecodeMmMessage, type VariablePayload } from '../wire/mm.js';
 import { EfiStatus, statusName } from '../wire/status.js';
-import { guidAt } from '../wire/guid.js';
 import {
   getVariableRequest, setVariableRequest, getNextRequest, queryVariableInfoRequest, getPayloadSizeRequest,
   lockVariableRequest, functionOnlyRequest, eventRequest, replyStatus,
@@ -52,12 +51,11 @@ export class GuestClient {
   async getVariableWith(name: Name, guid: GuidText, dataSize: number): Promise<GetResult> {
     const n = raw(name);
     const r = await this.variableCall(getVariableRequest({ name: n, guid, dataSize }), 'GetVariable');
-    const v = view(r);
     const status = replyStatus(r);
-    const size = Number(v.getBigUint64(MM_HEADER_SIZE + Access.dataSize, true));
-    const at = MM_HEADER_SIZE + Access.name + n.length;
-    const data = status === EfiStatus.SUCCESS ? r.slice(at, at + Math.min(size, r.length - at)) : new Uint8Array(0);
-    return { status, dataSize: size, attributes: v.getUint32(MM_HEADER_SIZE + Access.attributes, true), data };
+    const p = payloadOf(r, 'access-variable', 'GetVariable');
+    const size = Number(p.dataSize);
+    const data = status === EfiStatus.SUCCESS ? p.data.slice(0, size) : new Uint8Array(0);
+    return { status, dataSize: size, attributes: p.attributes, data };
   }
 
   /** The usual two-call GetVariable: ask with an empty buffer, then with the size the service named. */
@@ -74,13 +72,8 @@ export class GuestClient {
   /** One GetNextVariableName with a caller buffer of `bufferSize` bytes (edk2's request shape). */
   async getNextVariableName(name: Name, guid: GuidText, bufferSize: number): Promise<NextResult> {
     const r = await this.variableCall(getNextRequest({ name: raw(name), guid, bufferSize }), 'GetNextVariableName');
-    const v = view(r);
-    const nameSize = Number(v.getBigUint64(MM_HEADER_SIZE + GetNext.nameSize, true));
-    const at = MM_HEADER_SIZE + GetNext.name;
-    return {
-      status: replyStatus(r), guid: guidAt(r, MM_HEADER_SIZE + GetNext.guid), nameSize,
-      name: r.slice(at, at + Math.min(nameSize, r.length - at)),
-    };
+    const p = payloadOf(r, 'variable-name', 'GetNextVariableName');
+    return { status: replyStatus(r), guid: p.guid, nameSize: Number(p.nameSize), name: p.name };
   }
 
   /**
@@ -105,19 +98,16 @@ export class GuestClient {
 
   async queryVariableInfo(attributes: number): Promise<QueryResult> {
     const r = await this.variableCall(queryVariableInfoRequest(attributes), 'QueryVariableInfo');
-    const v = view(r);
+    const p = payloadOf(r, 'query-variable-info', 'QueryVariableInfo');
     return {
-      status: replyStatus(r),
-      maximumStorage: v.getBigUint64(MM_HEADER_SIZE + Qvi.maxStorage, true),
-      remainingStorage: v.getBigUint64(MM_HEADER_SIZE + Qvi.remaining, true),
-      maximumVariableSize: v.getBigUint64(MM_HEADER_SIZE + Qvi.maxVariableSize, true),
-      attributes: v.getUint32(MM_HEADER_SIZE + Qvi.attributes, true),
+      status: replyStatus(r), maximumStorage: p.maximumStorageSize, remainingStorage: p.remainingStorageSize,
+      maximumVariableSize: p.maximumVariableSize, attributes: p.attributes,
     };
   }
 
   async getPayloadSize(): Promise<{ status: bigint; size: bigint }> {
     const r = await this.variableCall(getPayloadSizeRequest(), 'GET_PAYLOAD_SIZE');
-    return { status: replyStatus(r), size: view(r).getBigUint64(MM_HEADER_SIZE + PayloadSize.size, true) };
+    return { status: replyStatus(r), size: payloadOf(r, 'payload-size', 'GET_PAYLOAD_SIZE').payloadSize };
   }
 
   async lockVariable(name: Name, guid: GuidText): Promise<bigint> {
@@ -154,10 +144,14 @@ export class GuestClient {
   /** IS_ENABLED: Result and the State byte. */
   async policyIsEnabled(): Promise<{ status: bigint; state: number }> {
     const { status, reply } = await this.policy(PolicyCommand.IS_ENABLED, new Uint8Array(1));
-    return { status, state: reply[MM_HEADER_SIZE + 20]! };
+    const m = tryDecodeMmMessage(reply);
+    return { status, state: (m.kind === 'policy' ? m.params[0] : undefined)! };
   }
 }
 
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+/** The reply's payload in the layout `kind`, read by the codec; a reply without it is a transport fault. */
+function payloadOf<K extends VariablePayload['kind']>(reply: Uint8Array, kind: K, what: string): Extract<VariablePayload, { kind: K }> {
+  const p = decodeVariableMessage(reply)?.payload;
+  if (p?.kind !== kind) throw new RangeError(`${what}: a reply of ${reply.length} bytes without the ${kind} payload`);
+  return p as Extract<VariablePayload, { kind: K }>;
 }

@@ -3,32 +3,27 @@
  * 20-byte comm header and VARIABLE_POLICY_ENTRY in edk2's layout (the
  * LOCK_ON_VAR_STATE state name at entry offset 62).
  */
-import { Guids, guidBytes, writeGuid, type GuidText } from '../wire/guid.js';
+import { writeGuid, type GuidText } from '../wire/guid.js';
 import { encodeName } from '../wire/ucs2.js';
-import { MM_HEADER_SIZE, writeMmHeader } from '../wire/mm.js';
+import {
+  MESSAGE_LENGTH_OFFSET, POLICY_REVISION, POLICY_SIGNATURE, PolicyCommand, encodeMmMessage, replyStatusOf,
+} from '../wire/mm.js';
 
-export const PolicyCommand = { DISABLE: 1, IS_ENABLED: 2, REGISTER: 3, DUMP: 4, LOCK: 5 } as const;
+export { PolicyCommand };
 export const LockPolicy = { NO_LOCK: 0, LOCK_NOW: 1, LOCK_ON_CREATE: 2, LOCK_ON_VAR_STATE: 3 } as const;
-
-/** 'VCPC' (spec §5.1). */
-const SIGNATURE = 0x43504356;
 
 /** A policy message with `params` after the comm header; `messageLength` overrides the real length (malformed tests). */
 export function policyRequest(command: number, params: Uint8Array = new Uint8Array(0), messageLength?: number): Uint8Array {
-  const ml = 20 + params.length;
-  const buf = new Uint8Array(MM_HEADER_SIZE + ml);
-  writeMmHeader(buf, guidBytes(Guids.varCheckPolicy), messageLength ?? ml);
-  const v = new DataView(buf.buffer);
-  v.setUint32(MM_HEADER_SIZE, SIGNATURE, true);
-  v.setUint32(MM_HEADER_SIZE + 4, 1, true);
-  v.setUint32(MM_HEADER_SIZE + 8, command, true);
-  buf.set(params, MM_HEADER_SIZE + 20);
+  const buf = encodeMmMessage({ kind: 'policy', signature: POLICY_SIGNATURE, revision: POLICY_REVISION, command, result: 0n, params });
+  if (messageLength !== undefined) new DataView(buf.buffer, buf.byteOffset).setBigUint64(MESSAGE_LENGTH_OFFSET, BigInt(messageLength), true);
   return buf;
 }
 
-/** Result (EFI_STATUS at message offset 12, unaligned). */
+/** Result (EFI_STATUS at message offset 12, unaligned); a buffer too short for it reads as a RangeError. */
 export function policyResult(reply: Uint8Array): bigint {
-  return new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getBigUint64(MM_HEADER_SIZE + 12, true);
+  const st = replyStatusOf(reply, 'policy');
+  if (st === undefined) throw new RangeError(`reply of ${reply.length} bytes has no policy Result`);
+  return st;
 }
 
 export interface PolicyEntry {

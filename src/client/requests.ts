@@ -1,104 +1,86 @@
-import { Guids, guidBytes, writeGuid, type GuidText } from '../wire/guid.js';
+import type { GuidText } from '../wire/guid.js';
 import { encodeName } from '../wire/ucs2.js';
-import { MM_HEADER_SIZE, VarFunction, Access, GetNext, writeMmHeader } from '../wire/mm.js';
-import { ACCESS_VARIABLE_FIXED } from '../wire/variable-messages.js';
+import {
+  VarFunction, QUERY_VARIABLE_INFO_STRUCT, QUERY_VARIABLE_INFO_FIXED, encodeVariableRequest, encodeMmMessage,
+  decodeVariableMessage, replyStatusOf,
+} from '../wire/mm.js';
 
 /**
  * Guest-side request builder: the buffers edk2's VariableSmmRuntimeDxe and
- * VirtMmCommunicationDxe send (spec §2, traces/qemu-conformance/README.md).
- * Used by the CLI, tests and the conformance suite.
+ * VirtMmCommunicationDxe send (spec §2, traces/qemu-conformance/README.md),
+ * written by the MM codec (wire/mm.ts). Used by the CLI, tests and the
+ * conformance suite.
  */
-const SMM_VARIABLE = guidBytes(Guids.smmVariable);
-
-function variableMessage(fn: number, payloadSize: number): { buf: Uint8Array; view: DataView } {
-  const ml = 16 + payloadSize;
-  const buf = new Uint8Array(MM_HEADER_SIZE + ml);
-  writeMmHeader(buf, SMM_VARIABLE, ml);
-  const view = new DataView(buf.buffer);
-  view.setBigUint64(MM_HEADER_SIZE, BigInt(fn), true);
-  return { buf, view };
-}
-
-const O = MM_HEADER_SIZE; // message offsets below are relative to the MM header end
-
 export interface NameArg { name: string | Uint8Array; guid: GuidText }
 const rawName = (n: string | Uint8Array): Uint8Array => (typeof n === 'string' ? encodeName(n) : n);
+const NONE = new Uint8Array(0);
 
 /** GetVariable with a caller buffer of `dataSize` bytes (edk2 trims it to the payload). */
 export function getVariableRequest(a: NameArg & { dataSize: number }): Uint8Array {
   const name = rawName(a.name);
-  const { buf, view } = variableMessage(VarFunction.GET_VARIABLE, ACCESS_VARIABLE_FIXED + name.length + a.dataSize);
-  writeGuid(a.guid, buf, O + Access.guid);
-  view.setBigUint64(O + Access.dataSize, BigInt(a.dataSize), true);
-  view.setBigUint64(O + Access.nameSize, BigInt(name.length), true);
-  buf.set(name, O + Access.name);
-  return buf;
+  return encodeVariableRequest(VarFunction.GET_VARIABLE, {
+    kind: 'access-variable', guid: a.guid, dataSize: BigInt(a.dataSize), nameSize: BigInt(name.length), attributes: 0,
+    name, data: new Uint8Array(a.dataSize), trailing: NONE,
+  });
 }
 
 export function setVariableRequest(a: NameArg & { attributes: number; data: Uint8Array }): Uint8Array {
   const name = rawName(a.name);
-  const { buf, view } = variableMessage(VarFunction.SET_VARIABLE, 36 + name.length + a.data.length);
-  writeGuid(a.guid, buf, O + Access.guid);
-  view.setBigUint64(O + Access.dataSize, BigInt(a.data.length), true);
-  view.setBigUint64(O + Access.nameSize, BigInt(name.length), true);
-  view.setUint32(O + Access.attributes, a.attributes >>> 0, true);
-  buf.set(name, O + Access.name);
-  buf.set(a.data, O + Access.name + name.length);
-  return buf;
+  return encodeVariableRequest(VarFunction.SET_VARIABLE, {
+    kind: 'access-variable', guid: a.guid, dataSize: BigInt(a.data.length), nameSize: BigInt(name.length), attributes: a.attributes >>> 0,
+    name, data: a.data, trailing: NONE,
+  });
 }
 
 /** edk2: MessageLength = 16 + 24 + max(caller buffer, StrSize(current)). */
 export function getNextRequest(a: { name: string | Uint8Array; guid: GuidText; bufferSize: number }): Uint8Array {
   const name = rawName(a.name);
-  const room = Math.max(a.bufferSize, name.length);
-  const { buf, view } = variableMessage(VarFunction.GET_NEXT_VARIABLE_NAME, 24 + room);
-  writeGuid(a.guid, buf, O + GetNext.guid);
-  view.setBigUint64(O + GetNext.nameSize, BigInt(a.bufferSize), true);
-  buf.set(name, O + GetNext.name);
-  return buf;
+  const room = new Uint8Array(Math.max(a.bufferSize, name.length));
+  room.set(name);
+  const cut = Math.min(a.bufferSize, room.length);
+  return encodeVariableRequest(VarFunction.GET_NEXT_VARIABLE_NAME, {
+    kind: 'variable-name', guid: a.guid, nameSize: BigInt(a.bufferSize), name: room.subarray(0, cut), trailing: room.subarray(cut),
+  });
 }
 
+/** edk2's struct with its 4 bytes of padding after Attributes. */
 export function queryVariableInfoRequest(attributes: number): Uint8Array {
-  const { buf, view } = variableMessage(VarFunction.QUERY_VARIABLE_INFO, 32);
-  view.setUint32(O + 40, attributes >>> 0, true);
-  return buf;
+  return encodeVariableRequest(VarFunction.QUERY_VARIABLE_INFO, {
+    kind: 'query-variable-info', maximumStorageSize: 0n, remainingStorageSize: 0n, maximumVariableSize: 0n, attributes: attributes >>> 0,
+    trailing: new Uint8Array(QUERY_VARIABLE_INFO_STRUCT - QUERY_VARIABLE_INFO_FIXED),
+  });
 }
 
 export function getPayloadSizeRequest(): Uint8Array {
-  return variableMessage(VarFunction.GET_PAYLOAD_SIZE, 8).buf;
+  return encodeVariableRequest(VarFunction.GET_PAYLOAD_SIZE, { kind: 'payload-size', payloadSize: 0n, trailing: NONE });
 }
 
 export function lockVariableRequest(a: NameArg): Uint8Array {
   const name = rawName(a.name);
-  const { buf, view } = variableMessage(VarFunction.LOCK_VARIABLE, 24 + name.length);
-  writeGuid(a.guid, buf, O + GetNext.guid);
-  view.setBigUint64(O + GetNext.nameSize, BigInt(name.length), true);
-  buf.set(name, O + GetNext.name);
-  return buf;
+  return encodeVariableRequest(VarFunction.LOCK_VARIABLE, { kind: 'variable-name', guid: a.guid, nameSize: BigInt(name.length), name, trailing: NONE });
 }
 
 /** Functions 5 and 6 with MessageLength 16, as VariableSmmRuntimeDxe sends them. */
 export function functionOnlyRequest(fn: number): Uint8Array {
-  return variableMessage(fn, 0).buf;
+  return encodeVariableRequest(fn, { kind: 'raw', bytes: NONE });
 }
 
 /** Event group messages as VirtMmCommunicationDxe sends them: MessageLength 1, one zero byte. */
 export function eventRequest(event: 'endOfDxe' | 'readyToBoot' | 'exitBootServices'): Uint8Array {
-  const buf = new Uint8Array(MM_HEADER_SIZE + 1);
-  writeMmHeader(buf, guidBytes(Guids[event]), 1);
-  return buf;
+  return encodeMmMessage({ kind: 'event', event: EVENTS[event], body: new Uint8Array(1) });
 }
+const EVENTS = { endOfDxe: 'end-of-dxe', readyToBoot: 'ready-to-boot', exitBootServices: 'exit-boot-services' } as const;
 
-/** Read the ReturnStatus of a variable-protocol reply. */
+/** Read the ReturnStatus of a variable-protocol reply (a buffer too short for it reads as a RangeError). */
 export function replyStatus(reply: Uint8Array): bigint {
-  return new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getBigUint64(MM_HEADER_SIZE + 8, true);
+  const st = replyStatusOf(reply, 'variable');
+  if (st === undefined) throw new RangeError(`reply of ${reply.length} bytes has no ReturnStatus`);
+  return st;
 }
 
 /** The data of a successful GetVariable reply. */
 export function replyData(reply: Uint8Array): { attributes: number; data: Uint8Array } {
-  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-  const size = Number(v.getBigUint64(O + Access.dataSize, true));
-  const nameSize = Number(v.getBigUint64(O + Access.nameSize, true));
-  const at = O + Access.name + nameSize;
-  return { attributes: v.getUint32(O + Access.attributes, true), data: reply.slice(at, at + size) };
+  const m = decodeVariableMessage(reply);
+  if (m?.payload.kind !== 'access-variable') throw new RangeError(`reply of ${reply.length} bytes is not a GetVariable reply`);
+  return { attributes: m.payload.attributes, data: m.payload.data.slice(0, Number(m.payload.dataSize)) };
 }

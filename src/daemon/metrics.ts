@@ -1,7 +1,6 @@
 import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { RequestStats } from './request-stats.js';
-import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
-import { MM_HEADER_SIZE, VarFunction, readMmHeader, functionName, functionIdOf } from '../wire/mm.js';
+import { functionName, isKnownFunction, peekRequest, statusOffsetOf, type RequestPeek } from '../wire/mm.js';
 import { statusName, DeviceStatus } from '../wire/status.js';
 import type { MmResult } from '../service/mm-handler.js';
 import type { VmEntry } from './registry.js';
@@ -72,26 +71,17 @@ export class DaemonMetrics {
   }
 }
 
-const KNOWN_FUNCTIONS = new Set<number>(Object.values(VarFunction));
-const SMM_VARIABLE = guidBytes(Guids.smmVariable);
-const VAR_CHECK_POLICY = guidBytes(Guids.varCheckPolicy);
-const isGuid = (b: Uint8Array, g: Uint8Array): boolean => b.length >= MM_HEADER_SIZE && guidEqualsAt(b, 0, g);
+const TARGET_LABELS: Record<Exclude<RequestPeek['target'], 'variable'>, string> = {
+  short: 'SHORT_BUFFER', unknown: 'UNKNOWN_GUID', policy: 'VAR_CHECK_POLICY',
+  endOfDxe: 'EVENT_END_OF_DXE', readyToBoot: 'EVENT_READY_TO_BOOT', exitBootServices: 'EVENT_EXIT_BOOT_SERVICES',
+};
 
 /** The bounded label for what a request asked: a variable function, the policy protocol, an event. */
 export function functionLabel(request: Uint8Array): string {
-  if (request.length < MM_HEADER_SIZE) return 'SHORT_BUFFER';
-  if (isGuid(request, SMM_VARIABLE)) {
-    if (request.length < MM_HEADER_SIZE + 8) return 'SHORT_MESSAGE';
-    const fn = functionIdOf(request, MM_HEADER_SIZE);
-    return KNOWN_FUNCTIONS.has(fn) ? functionName(fn) : 'UNKNOWN_FUNCTION';
-  }
-  switch (readMmHeader(request).guid) {
-    case Guids.varCheckPolicy: return 'VAR_CHECK_POLICY';
-    case Guids.endOfDxe: return 'EVENT_END_OF_DXE';
-    case Guids.readyToBoot: return 'EVENT_READY_TO_BOOT';
-    case Guids.exitBootServices: return 'EVENT_EXIT_BOOT_SERVICES';
-    default: return 'UNKNOWN_GUID';
-  }
+  const p = peekRequest(request);
+  if (p.target !== 'variable') return TARGET_LABELS[p.target];
+  if (p.function === undefined) return 'SHORT_MESSAGE';
+  return isKnownFunction(p.function) ? functionName(p.function) : 'UNKNOWN_FUNCTION';
 }
 
 const DEVICE_NAMES = new Map<number, string>(Object.entries(DeviceStatus).map(([k, v]) => [v, `DEVICE_${k}`]));
@@ -102,8 +92,8 @@ export function statusLabel(request: Uint8Array, result: MmResult): string {
     return DEVICE_NAMES.get(result.deviceStatus) ?? 'DEVICE_OTHER';
   }
   const reply = result.reply;
-  // ReturnStatus sits at message offset 8; the policy header's Result at offset 12 (spec §2.3, §5.1).
-  const at = isGuid(request, SMM_VARIABLE) ? MM_HEADER_SIZE + 8 : isGuid(request, VAR_CHECK_POLICY) ? MM_HEADER_SIZE + 12 : -1;
+  // ReturnStatus or the policy header's Result (spec §2.3, §5.1), where the request's target puts it.
+  const at = statusOffsetOf(peekRequest(request).target);
   if (at < 0 || reply.length < at + 8) return 'DEVICE_SUCCESS';
   const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
   const lo = v.getUint32(at, true), hi = v.getUint32(at + 4, true);

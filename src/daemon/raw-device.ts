@@ -1,7 +1,7 @@
 import { UefiVarsDevice } from '../device/uefi-vars-device.js';
 import type { GuestMemory } from '../device/guest-memory.js';
 import { Reg, Cmd, type AccessSize } from '../device/registers.js';
-import { MM_HEADER_SIZE } from '../wire/mm.js';
+import { MM_HEADER_SIZE, messageLengthField } from '../wire/mm.js';
 import type { MmHandler } from '../service/mm-handler.js';
 import type { VmEntry } from './registry.js';
 
@@ -144,7 +144,7 @@ async function prefetch(device: UefiVarsDevice, memory: RemoteGuestMemory): Prom
   const addr = (BigInt(device.mmioRead(Reg.DMA_BUFFER_ADDR_HI, 4)) << 32n) | BigInt(device.mmioRead(Reg.DMA_BUFFER_ADDR_LO, 4));
   const header = exactly(await memory.read(addr, MM_HEADER_SIZE), MM_HEADER_SIZE);
   const segments = [{ addr, bytes: header }];
-  const messageLength = new DataView(header.buffer, header.byteOffset, MM_HEADER_SIZE).getBigUint64(16, true);
+  const messageLength = messageLengthField(header);
   if (messageLength > 0n && BigInt(MM_HEADER_SIZE) + messageLength <= BigInt(bufferSize)) {
     const at = BigInt.asUintN(64, addr + BigInt(MM_HEADER_SIZE));
     segments.push({ addr: at, bytes: exactly(await memory.read(at, Number(messageLength)), Number(messageLength)) });

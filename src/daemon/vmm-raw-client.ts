@@ -1,5 +1,5 @@
 import type { MmResult } from '../service/mm-handler.js';
-import type { ReplayTarget } from '../service/replay.js';
+import type { ReplayTarget } from '../replay/replay.js';
 import { ArrayGuestMemory, type GuestMemory } from '../device/guest-memory.js';
 import { Reg, Cmd, MAX_BUFFER_SIZE } from '../device/registers.js';
 import { DaemonClient } from './vmm-client.js';

@@ -13,7 +13,7 @@
  * CRC32C again. edk2 copies nothing back when the command failed.
  */
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
-import { MM_HEADER_SIZE } from '../wire/mm.js';
+import { MM_HEADER_SIZE, messageLengthField } from '../wire/mm.js';
 import { EfiStatus } from '../wire/status.js';
 import { crc32c } from '../wire/crc32c.js';
 import type { GuestMemory } from './guest-memory.js';
@@ -198,7 +198,7 @@ export function deviceToEfi(sts: number): bigint {
 function requestSize(request: Uint8Array, opts: SendOptions): number | bigint {
   if (opts.bypassLocalChecks) return request.length;
   if (request.length < MM_HEADER_SIZE) throw new RangeError('edk2 driver: request shorter than the MM header');
-  const ml = new DataView(request.buffer, request.byteOffset, request.byteLength).getBigUint64(16, true);
+  const ml = messageLengthField(request);
   const total = BigInt(MM_HEADER_SIZE) + ml;
   if (ml === 0n || total > BigInt(MAX_BUFFER_SIZE)) return EfiStatus.BAD_BUFFER_SIZE;
   if (total > BigInt(request.length)) throw new RangeError('edk2 driver: MessageLength runs past the request bytes');

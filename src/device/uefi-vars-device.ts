@@ -30,7 +30,7 @@
  * for its own unknown offsets, and no firmware issues such accesses.)
  */
 import type { MmHandler, MmResult } from '../service/mm-handler.js';
-import { MM_HEADER_SIZE } from '../wire/mm.js';
+import { MM_HEADER_SIZE, messageLengthField } from '../wire/mm.js';
 import { crc32c } from '../wire/crc32c.js';
 import type { GuestMemory } from './guest-memory.js';
 import { type AccessSize, Cmd, DeviceStatus, Flag, MAX_BUFFER_SIZE, Reg, REGS_SIZE, UEFI_VARS_MAGIC } from './registers.js';
@@ -358,7 +358,7 @@ export class UefiVarsDevice {
 
 /** 24 + MessageLength if it fits `bufferSize`, else undefined (u64 arithmetic cannot wrap here). */
 function checkedTotal(header: Uint8Array, bufferSize: number): number | undefined {
-  const ml = new DataView(header.buffer, header.byteOffset, MM_HEADER_SIZE).getBigUint64(16, true);
+  const ml = messageLengthField(header);
   const total = BigInt(MM_HEADER_SIZE) + ml;
   return total > BigInt(bufferSize) ? undefined : Number(total);
 }

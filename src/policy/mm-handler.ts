@@ -1,4 +1,5 @@
 import { guidAt } from '../wire/guid.js';
+import { MM_HEADER_SIZE, PolicyHeader, POLICY_SIGNATURE, POLICY_REVISION, PolicyCommand } from '../wire/mm.js';
 import { nameKey } from '../wire/ucs2.js';
 import { ENTRY_HEADER_SIZE, EntryField, LockType, STATE_NAME_OFFSET, entrySizeField, framingProblem, nameHasSurrogate } from './entry.js';
 import { bestMatch } from './match.js';
@@ -6,18 +7,11 @@ import type { PolicyReason } from './reasons.js';
 import { addPolicy, tableBytes } from './registry.js';
 import { type PolicyContext, type PolicyState, type ResolvedPolicyOptions, interfaceLocked } from './types.js';
 
-/**
- * VAR_CHECK_POLICY_COMM_HEADER (spec §5.1; edk2 Guid/VarCheckPolicyMmi.h, packed):
- * Signature u32 @0, Revision u32 @4, Command u32 @8, Result u64 @12 (unaligned),
- * parameters @20.
- */
-export const CommHeader = { signature: 0, revision: 4, command: 8, result: 12, size: 20 } as const;
-export const COMM_SIGNATURE = 0x43504356; // 'V','C','P','C'
-export const COMM_REVISION = 1;
-
-export const PolicyCommand = {
-  DISABLE: 1, IS_ENABLED: 2, REGISTER: 3, DUMP: 4, LOCK: 5, GET_INFO: 6, GET_LOCK_VAR_STATE_INFO: 7,
-} as const;
+/** VAR_CHECK_POLICY_COMM_HEADER and the command ids live in the MM codec (spec §5.1, §5.2). */
+export const CommHeader = PolicyHeader;
+export const COMM_SIGNATURE = POLICY_SIGNATURE;
+export const COMM_REVISION = POLICY_REVISION;
+export { PolicyCommand };
 
 /**
  * edk2's fixed buffer arithmetic (VarCheckPolicyMmi.h): the MM buffer is
@@ -28,9 +22,9 @@ export const PolicyCommand = {
  */
 export const MM_COMM_BUFFER_SIZE = 16384;
 export const DUMP_PARAMS_SIZE = 13;
-export const DUMP_PAGE_SIZE = MM_COMM_BUFFER_SIZE - (24 + CommHeader.size + DUMP_PARAMS_SIZE);
+export const DUMP_PAGE_SIZE = MM_COMM_BUFFER_SIZE - (MM_HEADER_SIZE + CommHeader.size + DUMP_PARAMS_SIZE);
 export const GET_INFO_PARAMS_END = 68;
-export const GET_INFO_BUFFER_SIZE = MM_COMM_BUFFER_SIZE - (24 + CommHeader.size + GET_INFO_PARAMS_END);
+export const GET_INFO_BUFFER_SIZE = MM_COMM_BUFFER_SIZE - (MM_HEADER_SIZE + CommHeader.size + GET_INFO_PARAMS_END);
 
 /** VAR_CHECK_POLICY_COMM_DUMP_PARAMS, offsets in the message. */
 export const DumpField = { pageRequested: 20, totalSize: 24, pageSize: 28, hasMore: 32, data: 33 } as const;

@@ -2,6 +2,8 @@ import type { DeviationId } from '../store/deviations.js';
 import { type GuidText, Guids, guidAt } from '../wire/guid.js';
 import { Attr } from '../wire/attributes.js';
 import { nameKey } from '../wire/ucs2.js';
+import { u64NumAt } from '../wire/reader.js';
+import { PropertyMsg } from '../wire/mm.js';
 import { isHexDigit } from './match.js';
 import type { PolicyReason } from './reasons.js';
 
@@ -114,12 +116,8 @@ export function checkProperty(p: VarCheckProperty | undefined, attributes: numbe
   return undefined;
 }
 
-/**
- * SMM_VARIABLE_COMMUNICATE_VAR_CHECK_VARIABLE_PROPERTY inside the variable-protocol
- * message (Function u64 @0, ReturnStatus u64 @8, payload @16): Guid @16,
- * NameSize UINTN @32, VAR_CHECK_VARIABLE_PROPERTY @40, Name @64.
- */
-export const PropertyMsg = { guid: 16, nameSize: 32, property: 40, name: 64 } as const;
+/** SMM_VARIABLE_COMMUNICATE_VAR_CHECK_VARIABLE_PROPERTY's layout lives in the MM codec. */
+export { PropertyMsg };
 
 export interface FunctionOutcome {
   /** spec §2.3's L: header + payload this function produced. */
@@ -139,8 +137,7 @@ export interface PropertyRequest { guid: GuidText; name: string; nameSize: numbe
  */
 export function readPropertyRequest(msg: Uint8Array): PropertyRequest | PolicyReason {
   if (msg.length < PropertyMsg.name) return 'var-check-too-short';
-  const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  const nameSize = v.getUint32(PropertyMsg.nameSize, true) + v.getUint32(PropertyMsg.nameSize + 4, true) * 0x1_0000_0000;
+  const nameSize = u64NumAt(new DataView(msg.buffer, msg.byteOffset, msg.byteLength), PropertyMsg.nameSize);
   if (PropertyMsg.name + nameSize > msg.length) return 'var-check-name-past-message';
   const last = PropertyMsg.name + 2 * (Math.floor(nameSize / 2) - 1);
   if (nameSize < 2 || msg[last] !== 0 || msg[last + 1] !== 0) return 'var-check-name-unterminated';

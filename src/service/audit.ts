@@ -10,7 +10,7 @@ import { Guids, guidAt, type GuidText } from '../wire/guid.js';
 import { nameKey } from '../wire/ucs2.js';
 import { toHex } from '../wire/hex.js';
 import { Attr } from '../wire/attributes.js';
-import { Access } from '../wire/mm.js';
+import { Access, accessFieldsOf } from '../wire/mm.js';
 import { statusName } from '../wire/status.js';
 import type { Reason } from './reasons.js';
 import { secureBootVariable, platformMode, type PlatformMode, type SecureBootState } from '../auth/secure-boot.js';
@@ -107,18 +107,17 @@ function begin(st: Start): PendingAudit {
 
 /** A guest SET_VARIABLE message (after the 16-byte function header is checked by the caller), or undefined if not audited. */
 export function beginGuestAudit(msg: Uint8Array, store: VariableStore, sb: SecureBootState, customMode: boolean): PendingAudit | undefined {
-  if (msg.length < Access.name) return undefined;
-  const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  const dataSize = v.getBigUint64(Access.dataSize, true);
-  const nameSize = v.getBigUint64(Access.nameSize, true);
+  const a = accessFieldsOf(msg);
+  if (!a) return undefined;
+  const { dataSize, nameSize } = a;
   // Names of audited variables are short; anything that does not fit the message is refused anyway.
-  if (nameSize > 64n || BigInt(Access.name) + nameSize + dataSize > BigInt(msg.length)) return undefined;
+  if (nameSize > 64 || Access.name + nameSize + dataSize > msg.length) return undefined;
   const guid = guidAt(msg, Access.guid);
-  const name = msg.subarray(Access.name, Access.name + Number(nameSize));
+  const name = msg.subarray(Access.name, Access.name + nameSize);
   const variable = auditedVariable(guid, name);
   if (!variable) return undefined;
-  const data = msg.subarray(Access.name + Number(nameSize), Access.name + Number(nameSize) + Number(dataSize));
-  return begin({ variable, guid, name: name.slice(), source: 'guest', attributes: v.getUint32(Access.attributes, true), data: data.length > 0 ? data : undefined, store, sb, customMode });
+  const data = msg.subarray(Access.name + nameSize, Access.name + nameSize + dataSize);
+  return begin({ variable, guid, name: name.slice(), source: 'guest', attributes: a.attributes, data: data.length > 0 ? data : undefined, store, sb, customMode });
 }
 
 /** A host write (API, CLI), or undefined if not audited. */

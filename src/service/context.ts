@@ -1,3 +1,4 @@
+import { MM_HEADER_SIZE } from '../wire/mm.js';
 import type { VariableStore } from '../store/store.js';
 import type { PhaseFlags } from '../store/access.js';
 import type { SecureBootState } from '../auth/secure-boot.js';
@@ -20,7 +21,7 @@ export interface ServiceState {
 
 /** "Fits in the buffer" (spec §2.4): the reply must fit behind the 24-byte MM header. */
 export function fitsBuffer(s: ServiceState, responseLength: number): boolean {
-  return responseLength <= s.bufferSize - 24;
+  return responseLength <= s.bufferSize - MM_HEADER_SIZE;
 }
 
 export function policyContext(s: ServiceState): PolicyContext {

@@ -1,6 +1,5 @@
 import { guidAt } from '../wire/guid.js';
-import { GetNext, VarFunction } from '../wire/mm.js';
-import type { Message } from './message.js';
+import { GetNext, VarFunction, type MessageView } from '../wire/mm.js';
 import { type Outcome, fail, decided } from './outcome.js';
 import { type ServiceState, policyContext } from './context.js';
 import { DeviceStatus } from '../wire/status.js';
@@ -27,9 +26,10 @@ export function answerPolicyMessage(policy: VariablePolicy, msg: Uint8Array, ctx
 }
 
 /** LOCK_VARIABLE (8), spec §2.5.5: size checks here, the lock itself in policy/. */
-export function lockVariable(s: ServiceState, m: Message): Outcome {
-  if (m.length < GetNext.name) return fail('message-too-short');
-  const nameSize = m.u64(GetNext.nameSize);
+export function lockVariable(s: ServiceState, m: MessageView): Outcome {
+  const f = m.nameFields();
+  if (!f) return fail('message-too-short');
+  const { nameSize } = f;
   if (GetNext.name + nameSize > m.length) return fail('field-past-message');
   // A policy entry's Size is a u16: 44 + NameSize must fit (newer QEMU; older corrupted its heap).
   if (44 + nameSize > 0xffff) return fail('field-past-message');
@@ -39,7 +39,7 @@ export function lockVariable(s: ServiceState, m: Message): Outcome {
 }
 
 /** Functions 7, 9, 10 as edk2 answers them (option edk2VarCheck; QEMU: EFI_UNSUPPORTED). */
-export function varCheckFunction(s: ServiceState, fn: number, m: Message): Outcome {
+export function varCheckFunction(s: ServiceState, fn: number, m: MessageView): Outcome {
   const ctx = policyContext(s);
   const r = fn === VarFunction.GET_STATISTICS ? s.policy.getStatistics(m.bytes, ctx)
     : fn === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET ? s.policy.setVariableProperty(m.bytes, ctx)

@@ -1,18 +1,17 @@
 import { writeGuid } from '../wire/guid.js';
 import { checkName, qemuAcceptsName } from '../wire/ucs2.js';
-import { Access, GetNext, Qvi, PayloadSize } from '../wire/mm.js';
+import { Access, GetNext, Qvi, PayloadSize, VAR_HEADER_SIZE, MM_HEADER_SIZE, type MessageView } from '../wire/mm.js';
 import { isAccessible } from '../store/access.js';
 import { storageInfo } from '../store/quota.js';
 import { keyAt } from '../store/variable.js';
-import type { Message } from './message.js';
 import { type Outcome, ok, fail, HEADER_ONLY } from './outcome.js';
 import { type ServiceState, fitsBuffer } from './context.js';
 
 /** GET_VARIABLE (1), spec §2.5.1, in QEMU's check order. */
-export function getVariable(s: ServiceState, m: Message): Outcome {
-  if (m.length < Access.name) return fail('message-too-short');
-  const dataSize = m.u64(Access.dataSize);
-  const nameSize = m.u64(Access.nameSize);
+export function getVariable(s: ServiceState, m: MessageView): Outcome {
+  const a = m.accessFields();
+  if (!a) return fail('message-too-short');
+  const { dataSize, nameSize } = a;
   if (nameSize > s.options.size || dataSize > s.options.size) return fail('size-exceeds-storage');
   if (Access.name + nameSize > m.length) return fail('field-past-message');
   const problem = checkName(m.bytes, Access.name, nameSize, true);
@@ -32,9 +31,10 @@ export function getVariable(s: ServiceState, m: Message): Outcome {
 }
 
 /** GET_NEXT_VARIABLE_NAME (2), spec §2.5.2 and the observed §10.3/§10.4 behaviour. */
-export function getNextVariableName(s: ServiceState, m: Message): Outcome {
-  if (m.length < GetNext.name) return fail('message-too-short');
-  const nameSize = m.u64(GetNext.nameSize);
+export function getNextVariableName(s: ServiceState, m: MessageView): Outcome {
+  const f = m.nameFields();
+  if (!f) return fail('message-too-short');
+  const { nameSize } = f;
   if (nameSize > s.options.size) return fail('size-exceeds-storage');
   if (GetNext.name + nameSize > m.length) return fail('field-past-message');
   // The current name must be valid within the incoming NameSize (spec §10.4).
@@ -61,7 +61,7 @@ export function getNextVariableName(s: ServiceState, m: Message): Outcome {
 }
 
 /** QUERY_VARIABLE_INFO (4), spec §2.5.4: one pool, requested attributes ignored ([DIFF] kept). */
-export function queryVariableInfo(s: ServiceState, m: Message): Outcome {
+export function queryVariableInfo(s: ServiceState, m: MessageView): Outcome {
   if (!fitsBuffer(s, Qvi.end)) return fail('reply-exceeds-buffer');
   const info = storageInfo(s.store.usedStorage, s.options.size);
   m.setU64(Qvi.maxStorage, info.maxStorage);
@@ -72,7 +72,7 @@ export function queryVariableInfo(s: ServiceState, m: Message): Outcome {
 }
 
 /** GET_PAYLOAD_SIZE (11), spec §2.5.6: buf_size − 24 (MM header) − 16 (function header). */
-export function getPayloadSize(s: ServiceState, m: Message): Outcome {
-  m.setU64(PayloadSize.size, Math.max(0, s.bufferSize - 40));
+export function getPayloadSize(s: ServiceState, m: MessageView): Outcome {
+  m.setU64(PayloadSize.size, Math.max(0, s.bufferSize - MM_HEADER_SIZE - VAR_HEADER_SIZE));
   return ok(PayloadSize.end);
 }

@@ -1,7 +1,7 @@
 import { Guids, guidAt, type GuidText } from '../wire/guid.js';
 import { checkName, nameKey, qemuAcceptsName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
-import { Access } from '../wire/mm.js';
+import { Access, type MessageView } from '../wire/mm.js';
 import { concatBytes } from '../wire/hex.js';
 import { isAccessible } from '../store/access.js';
 import { makeVariable, type Variable } from '../store/variable.js';
@@ -12,7 +12,6 @@ import { authenticateWrite } from '../auth/authenticated-write.js';
 import { isReadOnlyVariable, secureBootVariable } from '../auth/secure-boot.js';
 import { filterAppend } from '../auth/siglist-rules.js';
 import { initializeAuthVariables } from '../auth/init.js';
-import type { Message } from './message.js';
 import { type Outcome, ok, fail, decided, HEADER_ONLY } from './outcome.js';
 import { type ServiceState, policyContext } from './context.js';
 
@@ -26,11 +25,10 @@ const SECURE_BOOT_ATTRIBUTES = Attr.NV | Attr.BS | Attr.RT | Attr.AT;
  * edk2 way (docs/deviations.md). Nothing changes unless every check passes; a
  * failed durable write rolls the store back.
  */
-export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outcome> {
-  if (m.length < Access.name) return fail('message-too-short');
-  const dataSize = m.u64(Access.dataSize);
-  const nameSize = m.u64(Access.nameSize);
-  const attributes = m.u32(Access.attributes);
+export function setVariable(s: ServiceState, m: MessageView): Outcome | Promise<Outcome> {
+  const a = m.accessFields();
+  if (!a) return fail('message-too-short');
+  const { dataSize, nameSize, attributes } = a;
   if (nameSize > s.options.size || dataSize > s.options.size) return fail('size-exceeds-storage');
   if (Access.name + nameSize + dataSize > m.length) return fail('field-past-message');
   const problem = checkName(m.bytes, Access.name, nameSize);

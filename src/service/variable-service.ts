@@ -1,8 +1,5 @@
-import { Guids, guidBytes, guidEqualsAt } from '../wire/guid.js';
-import { u64NumAt } from '../wire/reader.js';
 import { copyBytes } from '../wire/slab.js';
-import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction, functionIdOf } from '../wire/mm.js';
-import { POLICY_HEADER_SIZE } from '../wire/variable-messages.js';
+import { MM_HEADER_SIZE, VAR_HEADER_SIZE, POLICY_HEADER_SIZE, VarFunction, MessageView, messageLengthOf, mmTargetOf } from '../wire/mm.js';
 import { DeviceStatus, EfiStatus } from '../wire/status.js';
 import { Attr } from '../wire/attributes.js';
 import { VariableStore } from '../store/store.js';
@@ -13,7 +10,6 @@ import type { SecureBootState } from '../auth/secure-boot.js';
 import { VariablePolicy, type PolicySnapshot } from '../policy/engine.js';
 import { type ServiceOptions, resolveOptions, DEFAULT_BUFFER_SIZE } from './options.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
-import { Message } from './message.js';
 import { type Outcome, fail, ok } from './outcome.js';
 import type { Reason } from './reasons.js';
 import { type ServiceState, policyContext } from './context.js';
@@ -178,7 +174,7 @@ export class VariableService implements MmHandler {
     this.auditTail = this.auditTail.then(() => record).then((r) => { sink?.(r); }, () => undefined);
   }
 
-  private audited(m: Message, run: () => Outcome | Promise<Outcome>): Outcome | Promise<Outcome> {
+  private audited(m: MessageView, run: () => Outcome | Promise<Outcome>): Outcome | Promise<Outcome> {
     const s = this.state;
     const audit = this.onAudit ? beginGuestAudit(m.bytes, s.store, s.sb, customModeOn(s.store)) : undefined;
     const out = run();
@@ -242,18 +238,18 @@ export class VariableService implements MmHandler {
     if (bufferSize < MM_HEADER_SIZE || buf.length < MM_HEADER_SIZE) {
       return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'no-buffer' };
     }
-    const messageLength = u64NumAt(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), 16);
+    const messageLength = messageLengthOf(buf);
     const total = MM_HEADER_SIZE + messageLength;
     if (total > bufferSize || total > buf.length) {
       return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply: undefined, reason: 'message-exceeds-buffer' };
     }
     const reply = total === buf.length ? buf : buf.subarray(0, total);
     const s = this.state;
-    switch (mmTarget(buf)) {
+    switch (mmTargetOf(buf)) {
       case 'variable': {
         if (messageLength < VAR_HEADER_SIZE) return { deviceStatus: DeviceStatus.ERR_BAD_BUFFER_SIZE, reply, reason: 'message-too-short' };
         s.bufferSize = bufferSize;
-        const m = new Message(reply.subarray(MM_HEADER_SIZE));
+        const m = new MessageView(reply.subarray(MM_HEADER_SIZE));
         const out = this.variableFunction(m);
         return out instanceof Promise ? out.then((o) => finishVariable(m, reply, o)) : finishVariable(m, reply, out);
       }
@@ -272,9 +268,9 @@ export class VariableService implements MmHandler {
   }
 
   /** spec §2.4: dispatch on the function id. */
-  private variableFunction(m: Message): Outcome | Promise<Outcome> {
+  private variableFunction(m: MessageView): Outcome | Promise<Outcome> {
     const s = this.state;
-    const fn = functionIdOf(m.bytes);
+    const fn = m.functionId;
     switch (fn) {
       case VarFunction.GET_VARIABLE: return getVariable(s, m);
       case VarFunction.GET_NEXT_VARIABLE_NAME: return getNextVariableName(s, m);
@@ -295,22 +291,10 @@ export class VariableService implements MmHandler {
   }
 }
 
-const TARGETS = [
-  ['variable', guidBytes(Guids.smmVariable)], ['policy', guidBytes(Guids.varCheckPolicy)],
-  ['endOfDxe', guidBytes(Guids.endOfDxe)], ['readyToBoot', guidBytes(Guids.readyToBoot)],
-  ['exitBootServices', guidBytes(Guids.exitBootServices)],
-] as const;
-
-/** The handler for an MM header GUID (spec §2.2), compared byte-wise. */
-function mmTarget(b: Uint8Array): (typeof TARGETS)[number][0] | undefined {
-  for (const [name, g] of TARGETS) if (guidEqualsAt(b, 0, g)) return name;
-  return undefined;
-}
-
 /** spec §2.3: the status goes into ReturnStatus, overridden by BUFFER_TOO_SMALL if MessageLength < L. */
-function finishVariable(m: Message, reply: Uint8Array, out: Outcome): MmResult {
+function finishVariable(m: MessageView, reply: Uint8Array, out: Outcome): MmResult {
   const tooSmall = m.length < out.responseLength;
-  m.setU64(8, tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
+  m.setReturnStatus(tooSmall ? EfiStatus.BUFFER_TOO_SMALL : out.status);
   if (tooSmall) return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: 'buffer-too-small' };
   return { deviceStatus: DeviceStatus.SUCCESS, reply, reason: out.reason, ...(out.deviation ? { deviation: out.deviation } : {}) };
 }

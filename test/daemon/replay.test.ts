@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePcap } from '../../src/wire/pcap.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { connectReplayTarget } from '../../src/daemon/vmm-client.js';
 import { RawReplayTarget } from '../../src/daemon/vmm-raw-client.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';

@@ -1,7 +1,7 @@
 /**
  * Test helpers: a fresh service and guest-side calls that return decoded answers.
  * Requests are built the way edk2 builds them (src/client/requests.ts); replies
- * are read with src/wire/variable-messages.ts, whose field layout is checked
+ * are read with src/wire/mm/messages.ts (the MM codec), whose field layout is checked
  * against the recorded QEMU traces in test/wire/variable-messages.test.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import {
   getVariableRequest, setVariableRequest, getNextRequest, queryVariableInfoRequest,
   getPayloadSizeRequest, lockVariableRequest, functionOnlyRequest, eventRequest,
 } from '../../src/client/requests.js';
-import { decodeMmMessage, type VariableMessage } from '../../src/wire/variable-messages.js';
+import { decodeMmMessage, type VariableMessage } from '../../src/wire/mm.js';
 import { encodeName, nameKey } from '../../src/wire/ucs2.js';
 import { Guids, type GuidText } from '../../src/wire/guid.js';
 import { fromHex, toHex } from '../../src/wire/hex.js';

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTraceOptions, optionsFileFor, TraceOptionsError } from '../../src/inspect/trace-options.js';
 import { parsePcap } from '../../src/wire/pcap.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { VariableService } from '../../src/service/variable-service.js';
 import { SHARED } from '../helpers/cli.js';
 

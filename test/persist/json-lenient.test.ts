@@ -7,7 +7,7 @@ import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { StoreFormatError } from '../../src/persist/format-error.js';
 import { VmRegistry, SINGLE_VM_ID } from '../../src/daemon/registry.js';
 import { VariableService } from '../../src/service/variable-service.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { toHex } from '../../src/wire/hex.js';
 import type { Variable } from '../../src/store/variable.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VariableService } from '../../src/service/variable-service.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { encodePcap, type PcapRecord } from '../../src/wire/pcap.js';
 import { setVariableRequest, getVariableRequest } from '../../src/client/requests.js';
 import { encodeName } from '../../src/wire/ucs2.js';

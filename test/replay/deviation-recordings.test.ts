@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { traceCases, traceOptions } from '../helpers/traces.js';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { VariableService } from '../../src/service/variable-service.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { decodeQemuJson } from '../../src/persist/json-qemu.js';
 
 for (const c of traceCases().filter((x) => x.deviations)) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { VariableService } from '../../src/service/variable-service.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { decodeQemuJson } from '../../src/persist/json-qemu.js';
 import { deviceReplayTarget } from '../../src/device/replay-target.js';
 import { traceCases, traceOptions } from '../helpers/traces.js';

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { traceCases, traceOptions } from '../helpers/traces.js';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { VariableService } from '../../src/service/variable-service.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { toHex } from '../../src/wire/hex.js';

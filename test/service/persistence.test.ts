@@ -20,7 +20,7 @@ import { setVariableRequest } from '../../src/client/requests.js';
 import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { StoreFormatError } from '../../src/persist/format-error.js';
 import { parsePcap } from '../../src/wire/pcap.js';
-import { replayTrace } from '../../src/service/replay.js';
+import { replayTrace } from '../../src/replay/replay.js';
 import { encodeName, nameKey } from '../../src/wire/ucs2.js';
 import { fromHex, toHex } from '../../src/wire/hex.js';
 

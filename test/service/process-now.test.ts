@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshService, TEST_GUID, RecordingBackend, NV, BS, RT, AT } from '../helpers/service.js';
 import { getVariableRequest, setVariableRequest } from '../../src/client/requests.js';
-import { decodeMmMessage } from '../../src/wire/variable-messages.js';
+import { decodeMmMessage } from '../../src/wire/mm.js';
 import type { MmResult } from '../../src/service/mm-handler.js';
 import type { Variable } from '../../src/store/variable.js';
 import { EfiStatus } from '../../src/wire/status.js';

@@ -26,7 +26,7 @@ import type { Variable } from '../../src/store/variable.js';
 import { VariableService } from '../../src/service/variable-service.js';
 import { deviceReplayTarget } from '../../src/device/replay-target.js';
 import { getNextRequest } from '../../src/client/requests.js';
-import { decodeMmMessage } from '../../src/wire/variable-messages.js';
+import { decodeMmMessage } from '../../src/wire/mm.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 
 const KEK_UPDATE = { guid: G.global, name: 'KEK', append: false, time: 20, lists: [[7]], signer: 'PK' };

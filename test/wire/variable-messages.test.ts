@@ -6,7 +6,7 @@ import { parsePcap } from '../../src/wire/pcap.js';
 import {
   decodeMmMessage, encodeMmMessage, decodeAccessVariable, decodeVariableName,
   decodeQueryVariableInfo, decodePayloadSize, type MmMessage,
-} from '../../src/wire/variable-messages.js';
+} from '../../src/wire/mm.js';
 import { WireError } from '../../src/wire/errors.js';
 import { fromHex } from '../../src/wire/hex.js';
 import { nameKey } from '../../src/wire/ucs2.js';

@@ -1,7 +1,7 @@
 /** Spec §8 items 1–15: the register interface (§1), observed through register access. */
 import { Cmd, Reg, MAX_BUFFER_SIZE } from '../../device/registers.js';
 import { Guids, guidBytes } from '../../wire/guid.js';
-import { MM_HEADER_SIZE, VarFunction, writeMmHeader } from '../../wire/mm.js';
+import { MM_HEADER_SIZE, VarFunction, writeMmHeader, replyStatusOf } from '../../wire/mm.js';
 import { DeviceStatus } from '../../wire/status.js';
 import {
   eventRequest, functionOnlyRequest, getNextRequest, getPayloadSizeRequest, getVariableRequest, lockVariableRequest,
@@ -90,7 +90,7 @@ export const deviceCases: ConformanceCase[] = [
       const ok = withMessageLength(queryVariableInfoRequest(7), 65512);
       const x = await ctx.client.call(ok);
       ctx.expect('CMD_STS for 24 + 65512', x.deviceStatus, DeviceStatus.SUCCESS);
-      ctx.expect('ReturnStatus of the 65512-byte QueryVariableInfo', x.reply ? new DataView(x.reply.buffer, x.reply.byteOffset).getBigUint64(32, true) : -1n, 0n);
+      ctx.expect('ReturnStatus of the 65512-byte QueryVariableInfo', (x.reply ? replyStatusOf(x.reply, 'variable') : undefined) ?? -1n, 0n);
     },
   },
   {

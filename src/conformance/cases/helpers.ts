@@ -3,7 +3,7 @@ import type { GuidText } from '../../wire/guid.js';
 import { Guids } from '../../wire/guid.js';
 import { EfiStatus } from '../../wire/status.js';
 import { encodeName } from '../../wire/ucs2.js';
-import { MM_HEADER_SIZE } from '../../wire/mm.js';
+import { MM_HEADER_SIZE, MESSAGE_LENGTH_OFFSET, messageLengthField } from '../../wire/mm.js';
 import { CaseSkipped, type CaseContext } from '../case.js';
 
 /** A vendor GUID no firmware uses. */
@@ -18,14 +18,14 @@ export const nameBytes = (s: string): Uint8Array => encodeName(s);
 
 /** MessageLength of a request buffer. */
 export function messageLength(b: Uint8Array): bigint {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(16, true);
+  return messageLengthField(b);
 }
 
 /** Copy of `req` with MessageLength set to `ml` and the buffer cut (or padded) to 24 + ml. */
 export function withMessageLength(req: Uint8Array, ml: number): Uint8Array {
   const out = new Uint8Array(MM_HEADER_SIZE + ml);
   out.set(req.subarray(0, Math.min(req.length, out.length)));
-  new DataView(out.buffer).setBigUint64(16, BigInt(ml), true);
+  new DataView(out.buffer).setBigUint64(MESSAGE_LENGTH_OFFSET, BigInt(ml), true);
   return out;
 }
 

@@ -2,6 +2,7 @@
 import { Guids } from '../../wire/guid.js';
 import { getVariableRequest, getNextRequest, setVariableRequest, replyStatus } from '../../client/requests.js';
 import { CaseFailure, type ConformanceCase, type CaseContext } from '../case.js';
+import { MM_HEADER_SIZE, VAR_HEADER_SIZE, ACCESS_VARIABLE_FIXED, Access, GetNext, nameFieldsOf } from '../../wire/mm.js';
 import { AP, AT, AW, BS, DATA4, GLOBAL, NV, NV_BS_RT, RT, S, VENDOR, mustSet, nameBytes, nameText, withMessageLength } from './helpers.js';
 
 const CUSTOM = Guids.customModeEnable;
@@ -114,7 +115,7 @@ export const variableCases: ConformanceCase[] = [
     id: 'get-huge-name-size', item: '§8.25', title: 'GetVariable with NameSize > 262144: OUT_OF_RESOURCES',
     async run(ctx) {
       const req = getVariableRequest({ name: 'SetupMode', guid: GLOBAL, dataSize: 0 });
-      new DataView(req.buffer).setBigUint64(24 + 40, 262146n, true); // NameSize at message offset 40
+      new DataView(req.buffer).setBigUint64(MM_HEADER_SIZE + Access.nameSize, 262146n, true);
       ctx.expect('ReturnStatus', await rawStatus(ctx, req), S.OUT_OF_RESOURCES);
     },
   },
@@ -226,10 +227,10 @@ export const variableCases: ConformanceCase[] = [
     id: 'getnext-namesize-capacity', item: '§8.36', title: 'GetNext with a large MessageLength but NameSize 2 (edk2: BUFFER_TOO_SMALL)', marker: 'DIFF',
     async run(ctx) {
       const req = getNextRequest({ name: '', guid: GLOBAL, bufferSize: 512 });
-      new DataView(req.buffer).setBigUint64(24 + 16 + 16, 2n, true);
+      new DataView(req.buffer).setBigUint64(MM_HEADER_SIZE + GetNext.nameSize, 2n, true);
       const reply = await ctx.client.variableCall(req, 'GetNextVariableName');
       ctx.either('status', replyStatus(reply), { edk2: S.BUFFER_TOO_SMALL, qemu: S.SUCCESS });
-      ctx.expect('NameSize (needed or returned)', new DataView(reply.buffer, reply.byteOffset).getBigUint64(24 + 32, true), 20n);
+      ctx.expect('NameSize (needed or returned)', nameFieldsOf(reply.subarray(MM_HEADER_SIZE))?.nameSize ?? -1, 20);
     },
   },
   {
@@ -280,7 +281,7 @@ export const variableCases: ConformanceCase[] = [
     id: 'set-short-message', item: '§2.5.3', title: 'SetVariable whose data runs past MessageLength: BAD_BUFFER_SIZE, nothing stored',
     async run(ctx) {
       const req = setVariableRequest({ name: 'Conf253', guid: VENDOR, attributes: NV_BS_RT, data: new Uint8Array(32) });
-      ctx.expect('ReturnStatus', await rawStatus(ctx, withMessageLength(req, 16 + 36 + 16 + 16)), S.BAD_BUFFER_SIZE);
+      ctx.expect('ReturnStatus', await rawStatus(ctx, withMessageLength(req, VAR_HEADER_SIZE + ACCESS_VARIABLE_FIXED + 16 + 16)), S.BAD_BUFFER_SIZE);
       ctx.expect('nothing stored', (await ctx.client.getVariable(nameBytes('Conf253'), VENDOR)).status, S.NOT_FOUND);
     },
   },

@@ -3,6 +3,7 @@ import {
   readMmHeader, MM_HEADER_SIZE, Guids, type Variable, type ReplayReport, type TraceOptions,
 } from '../../browser.js';
 import { h, clear, badge } from './dom.js';
+import { replyStatusOf } from '../../browser.js';
 
 interface Row { index: number; fn: string; variable: string; status: string; phase: 'boot' | 'runtime'; resetBefore: boolean }
 
@@ -28,7 +29,7 @@ function timeline(bytes: Uint8Array): Row[] {
 function replyStatus(b: Uint8Array): string {
   if (b.length < MM_HEADER_SIZE + 16) return '-';
   if (readMmHeader(b).guid !== Guids.smmVariable) return 'ok';
-  return statusName(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(MM_HEADER_SIZE + 8, true));
+  return statusName(replyStatusOf(b, 'variable')!);
 }
 
 /** What the device options say, for the card ("defaults" when there are none). */

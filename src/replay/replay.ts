@@ -1,14 +1,15 @@
 import type { PcapRecord } from '../wire/pcap.js';
-import { readMmHeader, MM_HEADER_SIZE, functionName, VarFunction, Access, GetNext } from '../wire/mm.js';
-import { Guids, guidAt } from '../wire/guid.js';
-import { nameKey } from '../wire/ucs2.js';
+import {
+  MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction, PolicyCommand, PayloadSize, MessageView, peekRequest, replyStatusOf,
+} from '../wire/mm.js';
 import { statusName } from '../wire/status.js';
-import type { MmReason } from './reasons.js';
-import { u64NumAt } from '../wire/reader.js';
+import type { MmReason } from '../service/reasons.js';
 import { type DeviationId, describeDeviation } from '../store/deviations.js';
-import { PolicyCommand } from '../policy/mm-handler.js';
-import type { MmHandler, MmResult } from './mm-handler.js';
-import { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from './options.js';
+import type { MmHandler, MmResult } from '../service/mm-handler.js';
+import { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from '../service/options.js';
+import { describeFunction, describeVariable } from './describe.js';
+
+export { describeFunction, describeVariable };
 
 export interface ReplayDifference {
   /** 0-based request index in the trace. */
@@ -107,73 +108,37 @@ export function describeDifference(d: ReplayDifference): string {
 
 /** Requests whose effect can outlast them: SetVariable, the lock and property writes, policy changes. */
 function canChangeState(req: Uint8Array): boolean {
-  if (req.length < MM_HEADER_SIZE + 8) return false;
-  const h = readMmHeader(req);
-  const v = new DataView(req.buffer, req.byteOffset, req.byteLength);
-  if (h.guid === Guids.smmVariable) {
-    const fn = v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1;
-    return fn === VarFunction.SET_VARIABLE || fn === VarFunction.LOCK_VARIABLE || fn === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET;
+  const p = peekRequest(req);
+  if (p.function !== undefined) {
+    return p.function === VarFunction.SET_VARIABLE || p.function === VarFunction.LOCK_VARIABLE || p.function === VarFunction.VAR_CHECK_VARIABLE_PROPERTY_SET;
   }
-  if (h.guid === Guids.varCheckPolicy && req.length >= MM_HEADER_SIZE + 12) {
-    const command = v.getUint32(MM_HEADER_SIZE + 8, true);
-    return command === PolicyCommand.REGISTER || command === PolicyCommand.DISABLE || command === PolicyCommand.LOCK;
+  if (p.command !== undefined) {
+    return p.command === PolicyCommand.REGISTER || p.command === PolicyCommand.DISABLE || p.command === PolicyCommand.LOCK;
   }
   return false;
 }
 
+/** A successful GET_PAYLOAD_SIZE reply says buf_size − 24 − 16 (spec §2.5.6): the BUFFER_SIZE the trace ran with. */
 function payloadSizeBufferHint(req: Uint8Array, reply: Uint8Array): number | undefined {
-  if (req.length < MM_HEADER_SIZE + 24 || reply.length !== req.length) return undefined;
-  const h = readMmHeader(req);
-  if (h.guid !== Guids.smmVariable) return undefined;
-  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-  if (v.getBigUint64(MM_HEADER_SIZE, true) !== BigInt(VarFunction.GET_PAYLOAD_SIZE)) return undefined;
-  if (v.getBigUint64(MM_HEADER_SIZE + 8, true) !== 0n) return undefined;
-  const size = u64NumAt(v, MM_HEADER_SIZE + 16) + 40;
+  if (req.length < MM_HEADER_SIZE + PayloadSize.end || reply.length !== req.length) return undefined;
+  if (peekRequest(req).target !== 'variable') return undefined;
+  // The reply is read as the variable message the request was, whatever its own header says.
+  const m = new MessageView(reply.subarray(MM_HEADER_SIZE));
+  if (m.functionId !== VarFunction.GET_PAYLOAD_SIZE || replyStatusOf(reply, 'variable') !== 0n) return undefined;
+  const size = m.u64(PayloadSize.size) + MM_HEADER_SIZE + VAR_HEADER_SIZE;
   return size <= MAX_BUFFER_SIZE ? size : undefined;
 }
 
 function compareReplies(req: Uint8Array, got: Uint8Array | undefined, expected: Uint8Array | undefined): string | undefined {
-  if (!expected) return got ? undefined : undefined;
+  if (!expected) return undefined;
   if (!got) return 'no reply (refused before dispatch), QEMU replied';
   if (got.length !== expected.length) return `reply length ${got.length}, expected ${expected.length}`;
   let first = -1;
   for (let i = 0; i < got.length; i++) if (got[i] !== expected[i]) { first = i; break; }
   if (first < 0) return undefined;
-  const h = req.length >= MM_HEADER_SIZE ? readMmHeader(req) : undefined;
-  if (h?.guid === Guids.smmVariable && got.length >= MM_HEADER_SIZE + 16) {
-    const gs = new DataView(got.buffer, got.byteOffset).getBigUint64(MM_HEADER_SIZE + 8, true);
-    const es = new DataView(expected.buffer, expected.byteOffset).getBigUint64(MM_HEADER_SIZE + 8, true);
-    if (gs !== es) return `status ${statusName(gs)}, expected ${statusName(es)}`;
+  if (peekRequest(req).target === 'variable') {
+    const gs = replyStatusOf(got, 'variable'), es = replyStatusOf(expected, 'variable');
+    if (gs !== undefined && es !== undefined && gs !== es) return `status ${statusName(gs)}, expected ${statusName(es)}`;
   }
   return `reply differs from byte ${first} (got 0x${got[first]!.toString(16).padStart(2, '0')}, expected 0x${expected[first]!.toString(16).padStart(2, '0')})`;
-}
-
-export function describeFunction(req: Uint8Array): string {
-  if (req.length < MM_HEADER_SIZE) return 'short buffer';
-  const h = readMmHeader(req);
-  switch (h.guid) {
-    case Guids.smmVariable: {
-      if (req.length < MM_HEADER_SIZE + 8) return 'SmmVariable (short)';
-      const v = new DataView(req.buffer, req.byteOffset, req.byteLength);
-      return functionName(v.getUint32(MM_HEADER_SIZE + 4, true) === 0 ? v.getUint32(MM_HEADER_SIZE, true) : -1);
-    }
-    case Guids.varCheckPolicy: return 'VarCheckPolicy';
-    case Guids.endOfDxe: return 'event EndOfDxe';
-    case Guids.readyToBoot: return 'event ReadyToBoot';
-    case Guids.exitBootServices: return 'event ExitBootServices';
-    default: return `unknown MM GUID ${h.guid}`;
-  }
-}
-
-export function describeVariable(req: Uint8Array): string {
-  if (req.length < MM_HEADER_SIZE + 16) return '-';
-  const h = readMmHeader(req);
-  if (h.guid !== Guids.smmVariable) return '-';
-  const m = req.subarray(MM_HEADER_SIZE);
-  const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
-  const fn = v.getUint32(0, true);
-  const at = fn === VarFunction.GET_NEXT_VARIABLE_NAME || fn === VarFunction.LOCK_VARIABLE ? GetNext : fn <= 3 ? Access : undefined;
-  if (!at || m.length < at.name) return '-';
-  const nameSize = Math.min(u64NumAt(v, 'dataSize' in at ? Access.nameSize : GetNext.nameSize), m.length - at.name);
-  return `${nameKey(m, at.name, nameSize)} ${guidAt(m, at.guid)}`;
 }

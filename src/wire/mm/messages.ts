@@ -1,8 +1,11 @@
-import { ByteReader } from './reader.js';
-import { ByteWriter } from './writer.js';
-import { WireError } from './errors.js';
-import { Guids, guidAt, guidBytes, type GuidText } from './guid.js';
-import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from './mm.js';
+import { ByteReader } from '../reader.js';
+import { ByteWriter } from '../writer.js';
+import { WireError } from '../errors.js';
+import { Guids, guidAt, guidBytes, type GuidText } from '../guid.js';
+import {
+  MM_HEADER_SIZE, VAR_HEADER_SIZE, POLICY_HEADER_SIZE, ACCESS_VARIABLE_FIXED, VARIABLE_NAME_FIXED,
+  QUERY_VARIABLE_INFO_FIXED, PAYLOAD_SIZE_FIXED, payloadKindOf, type PayloadKind,
+} from './layout.js';
 
 /**
  * Typed views of every MM communicate buffer the variable service sees (spec §2):
@@ -17,17 +20,6 @@ import { MM_HEADER_SIZE, VAR_HEADER_SIZE, VarFunction } from './mm.js';
  * WireError('truncated') (or, inside decodeMmMessage, falls back to a raw payload,
  * because QEMU itself accepts such messages and answers them).
  */
-
-/** Fixed part of SMM_VARIABLE_COMMUNICATE_ACCESS_VARIABLE (spec §2.5.1): Guid, DataSize, NameSize, Attributes. */
-export const ACCESS_VARIABLE_FIXED = 36;
-/** Fixed part of SMM_VARIABLE_COMMUNICATE_GET_NEXT_VARIABLE_NAME (spec §2.5.2), also LOCK_VARIABLE (§2.5.5). */
-export const VARIABLE_NAME_FIXED = 24;
-/** The 28 bytes QEMU writes for QUERY_VARIABLE_INFO (spec §2.5.4); edk2's struct has 4 more bytes of padding. */
-export const QUERY_VARIABLE_INFO_FIXED = 28;
-/** GET_PAYLOAD_SIZE: VariablePayloadSize u64 (spec §2.5.6). */
-export const PAYLOAD_SIZE_FIXED = 8;
-/** Packed VAR_CHECK_POLICY_COMM_HEADER (spec §5.1). */
-export const POLICY_HEADER_SIZE = 20;
 
 /** Get and Set (functions 1 and 3). */
 export interface AccessVariablePayload {
@@ -84,7 +76,7 @@ export type VariablePayload =
   | PayloadSizePayload
   | RawPayload;
 
-export type PayloadKind = VariablePayload['kind'];
+export type { PayloadKind };
 
 /** A message for gEfiSmmVariableProtocolGuid with the 16-byte function header. */
 export interface VariableMessage {
@@ -145,24 +137,6 @@ const EVENT_GUIDS: ReadonlyArray<[BootEvent, GuidText]> = [
   ['ready-to-boot', Guids.readyToBoot],
   ['exit-boot-services', Guids.exitBootServices],
 ];
-
-/** The payload layout a function id uses; 'raw' for functions without one. */
-export function payloadKindOf(fn: bigint): PayloadKind {
-  switch (fn) {
-    case BigInt(VarFunction.GET_VARIABLE):
-    case BigInt(VarFunction.SET_VARIABLE):
-      return 'access-variable';
-    case BigInt(VarFunction.GET_NEXT_VARIABLE_NAME):
-    case BigInt(VarFunction.LOCK_VARIABLE):
-      return 'variable-name';
-    case BigInt(VarFunction.QUERY_VARIABLE_INFO):
-      return 'query-variable-info';
-    case BigInt(VarFunction.GET_PAYLOAD_SIZE):
-      return 'payload-size';
-    default:
-      return 'raw';
-  }
-}
 
 const FIXED_SIZE: Record<PayloadKind, number> = {
   'access-variable': ACCESS_VARIABLE_FIXED,
@@ -339,4 +313,34 @@ export function encodeMmMessage(msg: MmMessage): Uint8Array {
   const out = new ByteWriter(MM_HEADER_SIZE + body.length);
   out.bytes(guidBytes(guid)).u64(body.length).bytes(body);
   return out.finish();
+}
+
+/** A buffer the codec could not read as an MM message: the typed error, never a throw. */
+export interface MmDecodeError {
+  kind: 'error';
+  error: WireError;
+}
+
+/**
+ * decodeMmMessage without the throw: any bytes give either a typed message or
+ * a typed error (a hostile peer's buffer is a value, not an exception).
+ */
+export function tryDecodeMmMessage(bytes: Uint8Array): MmMessage | MmDecodeError {
+  try {
+    return decodeMmMessage(bytes);
+  } catch (e) {
+    if (e instanceof WireError) return { kind: 'error', error: e };
+    throw e;
+  }
+}
+
+/** The variable message of `reply`, or undefined when it is not a full variable-protocol message. */
+export function decodeVariableMessage(reply: Uint8Array): VariableMessage | undefined {
+  const m = tryDecodeMmMessage(reply);
+  return m.kind === 'variable' ? m : undefined;
+}
+
+/** The MM buffer of a variable-protocol request: function `fn`, ReturnStatus 0, `payload`. */
+export function encodeVariableRequest(fn: number | bigint, payload: VariablePayload): Uint8Array {
+  return encodeMmMessage({ kind: 'variable', function: BigInt(fn), returnStatus: 0n, payload });
 }
