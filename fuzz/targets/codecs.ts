@@ -33,6 +33,22 @@ export async function roundTrip(
   what: string,
   kept: (v: Variable) => Variable = (v) => v,
 ): Promise<void> {
+  // A refused (or accepted) store file is left as it was: nothing writes into the bytes read from disk.
+  const original = bytes.slice();
+  try {
+    await roundTripBody(bytes, decode, encode, what, kept);
+  } finally {
+    check(bytesEqual(bytes, original), `${what}: the decoder modified the file bytes it was given`);
+  }
+}
+
+async function roundTripBody(
+  bytes: Uint8Array,
+  decode: (b: Uint8Array) => Variable[] | Promise<Variable[]>,
+  encode: (v: readonly Variable[]) => Uint8Array | Promise<Uint8Array>,
+  what: string,
+  kept: (v: Variable) => Variable,
+): Promise<void> {
   let vars: Variable[];
   try { vars = await decode(bytes); } catch (e) { if (isFormatRefusal(e)) return; throw e; }
   let out: Uint8Array;

@@ -63,9 +63,23 @@ export function fileBound(bytes: number): number {
 
 let lastMs = 0;
 
+/**
+ * Memory bound (issue 16): the process stays under MAX_RSS_MB whatever it was fed,
+ * checked every RSS_EVERY inputs here (so the replay test sees it too) and by
+ * libFuzzer's -rss_limit_mb (scripts/fuzz.mjs, which also catches one input that
+ * balloons past it). A length field believed before it is checked shows up as an
+ * allocation this size or as a RangeError escaping.
+ */
+export const MAX_RSS_MB = Number(process.env.FUZZ_MAX_RSS_MB ?? 1024);
+const RSS_EVERY = 64;
+
 /** True when this run of an input (after the warm-up calls) cost more CPU than the bound. */
 function over(start: NodeJS.CpuUsage, limitMs: number): boolean {
-  if (++calls <= WARMUP_CALLS) return false;
+  if (++calls % RSS_EVERY === 0) {
+    const mb = process.memoryUsage.rss() / 2 ** 20;
+    check(mb <= MAX_RSS_MB, `process RSS ${mb.toFixed(0)} MiB over the ${MAX_RSS_MB} MiB bound`);
+  }
+  if (calls <= WARMUP_CALLS) return false;
   const d = process.cpuUsage(start);
   lastMs = (d.user + d.system) / 1000;
   return lastMs > limitMs;
