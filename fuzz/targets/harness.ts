@@ -1,5 +1,5 @@
 /**
- * What every fuzz target shares (fuzz/README.md). A target module exports
+ * What every fuzz target shares (docs/fuzzing.md). A target module exports
  * `fuzz(data)` — the function Jazzer.js calls and test/fuzz/ replays the corpus
  * through — and `seeds()`, the starting inputs the runner writes before a run.
  * A target throws (FuzzFinding) when an invariant of the issue breaks: an
