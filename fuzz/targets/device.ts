@@ -8,8 +8,10 @@
  * no access throws and no write's promise rejects; MAGIC always reads 0x0EF1;
  * CMD_STS reads one of the defined statuses; the request the handler gets is
  * self-consistent (24 + its MessageLength = its length <= BUFFER_SIZE) whatever
- * the guest rewrote; DMA write-back lands only inside the fetched request; the
- * device never reports an internal error.
+ * the guest rewrote, and the service's checks of handle.ts hold for it (the reply
+ * has the request's length, a refusal leaves the store byte-identical); DMA
+ * write-back lands only inside the fetched request; the device never reports an
+ * internal error.
  */
 import { UefiVarsDevice } from '../../src/device/uefi-vars-device.js';
 import { ArrayGuestMemory, type GuestMemory } from '../../src/device/guest-memory.js';
@@ -19,6 +21,7 @@ import type { MmHandler, MmResult } from '../../src/service/mm-handler.js';
 import { VariableService, type ServiceSnapshot } from '../../src/service/variable-service.js';
 import { getVariableRequest, setVariableRequest, getNextRequest, queryVariableInfoRequest } from '../../src/client/requests.js';
 import { Cursor, check, timed, chunk, concat, u16le, traceRequests } from './harness.js';
+import { processChecked } from './handle.js';
 
 const MEMORY_SIZE = 0x12000;
 const STATUSES = new Set<number>(Object.values(DeviceStatus));
@@ -64,9 +67,8 @@ class CheckingHandler implements MmHandler {
     check(BigInt(request.length) === 24n + ml, `handler got ${request.length} bytes, its MessageLength says ${24n + ml}`);
     const from = this.dma();
     this.memory.allowed = { from, to: from + BigInt(request.length) };
-    const r = await this.svc.process(request, bufferSize);
-    if (r.reply) check(r.reply.length <= request.length, 'service reply longer than the request');
-    return r;
+    // The service's own invariants (reply length, a refusal leaves the store byte-identical, ...).
+    return processChecked(this.svc, request, bufferSize);
   }
   reset(): Promise<void> { return this.svc.reset(); }
 }

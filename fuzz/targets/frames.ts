@@ -3,7 +3,8 @@
  * Input: u8 chunking seed, then the byte stream a VMM sends. Invariants: the
  * frames do not depend on how the stream is cut into socket reads, even when
  * the caller reuses its read buffer after every push (as the daemon does); only
- * FrameError escapes; every payload decoder either throws FrameError or returns
+ * FrameError escapes, and a refused stream leaves nothing held (a bad length must
+ * not pin memory); every payload decoder either throws FrameError or returns
  * a value that encodes back to the same frame where the encoding is lossless.
  */
 import {
@@ -28,6 +29,7 @@ function decodeWhole(stream: Uint8Array, max: number): Outcome {
     return { frames: d.push(stream).map((f) => frameBytes(f)), fault: undefined };
   } catch (e) {
     if (!(e instanceof FrameError)) throw e;
+    check(d.pendingBytes === 0, `a refused stream (${e.fault}) left ${d.pendingBytes} bytes held`);
     return { frames: [], fault: e.fault };
   }
 }
@@ -51,6 +53,7 @@ function decodeChunked(stream: Uint8Array, cuts: Cursor, max: number): Outcome &
     return { frames, fault: undefined, before: frames };
   } catch (e) {
     if (!(e instanceof FrameError)) throw e;
+    check(d.pendingBytes === 0, `a refused stream (${e.fault}) left ${d.pendingBytes} bytes held`);
     return { frames, fault: e.fault, before: frames };
   }
 }

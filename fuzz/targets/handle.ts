@@ -16,6 +16,7 @@
  */
 import { VariableService, type ServiceSnapshot, type StoreBackend } from '../../src/service/variable-service.js';
 import type { Variable } from '../../src/store/variable.js';
+import type { MmResult } from '../../src/service/mm-handler.js';
 import { encodeQemuJson, decodeQemuJson } from '../../src/persist/json-qemu.js';
 import { Guids, guidBytes, guidEqualsAt } from '../../src/wire/guid.js';
 import { VarFunction, MM_HEADER_SIZE, writeMmHeader } from '../../src/wire/mm.js';
@@ -52,7 +53,11 @@ function loadBases(): Promise<[ServiceSnapshot, ServiceSnapshot]> {
 
 const storeBytes = (s: VariableService): Uint8Array => encodeQemuJson(s.variables());
 
-async function runOne(svc: VariableService, req: Uint8Array, bufferSize: number): Promise<void> {
+/**
+ * One request through the service with every per-request invariant checked (also
+ * used by the device target for what reaches the service through the registers).
+ */
+export async function processChecked(svc: VariableService, req: Uint8Array, bufferSize: number): Promise<MmResult> {
   const before = storeBytes(svc);
   const policyBefore = JSON.stringify(svc.snapshot().policy);
   const r = await svc.process(req, bufferSize);
@@ -73,6 +78,7 @@ async function runOne(svc: VariableService, req: Uint8Array, bufferSize: number)
     check(JSON.stringify(svc.snapshot().policy) === policyBefore, `variable function ${fn} (status ${status}) changed the policy table`);
   }
   check(svc.usedStorage <= svc.options.size, `storage ${svc.usedStorage} over the ${svc.options.size}-byte limit`);
+  return r;
 }
 
 export async function fuzz(data: Uint8Array): Promise<void> {
@@ -85,7 +91,7 @@ export async function fuzz(data: Uint8Array): Promise<void> {
     for (let i = 0; i < MAX_REQUESTS && c.left > 0; i++) {
       const req = c.chunk();
       const choice = BUFFER_SIZES[(flags >> 5) & 3]!;
-      await runOne(svc, req, choice === -1 ? req.length : choice);
+      await processChecked(svc, req, choice === -1 ? req.length : choice);
     }
   });
 }

@@ -114,7 +114,9 @@ export class FrameDecoder {
   /** Append a chunk; return every frame now complete. Throws FrameError on a bad length. */
   push(chunk: Uint8Array): Frame[] {
     // The common case — nothing held over, the chunk holds exactly one whole frame — in one step.
-    if (this.buffered === 0 && chunk.length >= LENGTH_FIELD_SIZE + 1) {
+    // Not while a length read earlier is waiting for its body: then the chunk starts with that
+    // body, not with a length field (fuzz/corpus/frames/regress-split-header-*).
+    if (this.buffered === 0 && this.need === undefined && chunk.length >= LENGTH_FIELD_SIZE + 1) {
       const length = lengthAt(chunk, 0);
       if (length + LENGTH_FIELD_SIZE === chunk.length && length <= this.maxLength) {
         const body = new Uint8Array(chunk.buffer, chunk.byteOffset + LENGTH_FIELD_SIZE, length);

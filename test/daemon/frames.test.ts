@@ -107,6 +107,22 @@ test('a chunk holding exactly one frame is decoded in one step, as a view of exa
   assert.equal(d.pendingBytes, 0);
 });
 
+test('a body that arrives after its length field is that frame, even when its first bytes look like a whole frame', () => {
+  // Found by fuzzing (fuzz/corpus/frames/regress-split-header-*): the one-step path took such a body for a new frame.
+  for (let bodyLength = 5; bodyLength <= 40; bodyLength += 7) {
+    // Its type byte and first 3 payload bytes, read as a u32 LE length, say "the rest of this chunk".
+    const body = new Uint8Array(bodyLength).fill(0x3f);
+    body.set(lengthPrefix(bodyLength - 4));
+    const d = new FrameDecoder();
+    assert.deepEqual(d.push(lengthPrefix(bodyLength)), []);
+    const got = d.push(body.slice());
+    assert.equal(got.length, 1, `body of ${bodyLength}`);
+    assert.equal(got[0]!.type, body[0]);
+    assert.deepEqual([...got[0]!.payload], [...body.subarray(1)]);
+    assert.equal(d.pendingBytes, 0);
+  }
+});
+
 test('MM_REPLY bytes: length, type, device status, reason length, reason, reply buffer', () => {
   assert.deepEqual([...encodeMmReply(0x11, Uint8Array.of(9, 8), 'ab')], [7, 0, 0, 0, 0x82, 0x11, 2, 0x61, 0x62, 9, 8]);
   assert.deepEqual([...encodeMmReply(0, undefined, undefined)], [3, 0, 0, 0, 0x82, 0, 0]);
