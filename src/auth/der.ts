@@ -121,11 +121,21 @@ function readName(b: Uint8Array): Ava[][] | undefined {
 /** What a Name costs to handle: its RDN count and encoded size (for the caps in pkcs7.ts). */
 export interface NameShape { rdns: number; bytes: number }
 
-/** The shape of the Name TLV `t` inside `b`, or undefined if it is not a Name. */
+/**
+ * The shape of the Name TLV `t` inside `b`, or undefined if it is not a Name: a
+ * SEQUENCE of SETs of SEQUENCE { OID, one value } (RFC 5280 §4.1.2.4).
+ */
 export function nameShape(b: Uint8Array, t: Tlv): NameShape | undefined {
   if (t.tag !== TAG.SEQUENCE) return undefined;
   const sets = childrenOf(b, t, DER_LIMITS.maxNodes);
-  if (!sets || sets.some((s) => s.tag !== TAG.SET)) return undefined;
+  if (!sets) return undefined;
+  for (const set of sets) {
+    if (set.tag !== TAG.SET) return undefined;
+    for (const atv of childrenOf(b, set) ?? [undefined]) {
+      const parts = atv?.tag === TAG.SEQUENCE ? childrenOf(b, atv) : undefined;
+      if (parts?.length !== 2 || parts[0]!.tag !== TAG.OID) return undefined;
+    }
+  }
   return { rdns: sets.length, bytes: t.end - t.start };
 }
 
@@ -206,6 +216,39 @@ export interface CertLayout {
   publicKey: Tlv;
 }
 
+/**
+ * The contents of universal primitive values are what their type allows (X.690 §8):
+ * BOOLEAN one octet, INTEGER at least one, NULL none, OID a complete base-128 sequence,
+ * BIT STRING an unused-bits octet ≤ 7, times printable ASCII; the universal types that
+ * are primitive in DER are not constructed. What OpenSSL's d2i (and pkijs) refuse
+ * when they decode those values — checked here without decoding them.
+ */
+function valuesValid(b: Uint8Array, t: Tlv, depth = 0): boolean {
+  const len = t.end - t.body;
+  if (t.tag & 0x20) {
+    const n = t.tag & 0x1f;
+    // Universal constructed forms other than SEQUENCE/SET are not DER.
+    if ((t.tag & 0xc0) === 0 && n !== 0x10 && n !== 0x11) return false;
+    if (depth > DER_LIMITS.maxDepth) return false;
+    for (const k of childrenOf(b, t) ?? []) if (!valuesValid(b, k, depth + 1)) return false;
+    return true;
+  }
+  switch (t.tag) {
+    case 0x00: case 0x10: case 0x11: return false; // end-of-contents (indefinite lengths only); SEQUENCE/SET are constructed
+    case 0x01: return len === 1;
+    case 0x02: case 0x0a: return len >= 1;
+    case 0x03: return len >= 1 && b[t.body]! <= 7 && (len > 1 || b[t.body] === 0);
+    case 0x05: return len === 0;
+    case 0x1c: return len % 4 === 0; // UniversalString: UCS-4
+    case 0x1e: return len % 2 === 0; // BMPString: UCS-2
+    case 0x06: return len >= 1 && b[t.end - 1]! < 0x80 && b[t.body] !== 0x80;
+    case 0x17: case 0x18:
+      for (let i = t.body; i < t.end; i++) if (b[i]! < 0x20 || b[i]! > 0x7e) return false;
+      return true;
+    default: return true;
+  }
+}
+
 const isAlgorithm = (b: Uint8Array, t: Tlv | undefined): boolean =>
   t?.tag === TAG.SEQUENCE && childrenOf(b, t)?.[0]?.tag === TAG.OID;
 
@@ -216,7 +259,7 @@ const isAlgorithm = (b: Uint8Array, t: Tlv | undefined): boolean =>
  * value. Undefined when the DER is not a certificate. Linear in the certificate's size.
  */
 export function certificateLayout(b: Uint8Array, t: Tlv): CertLayout | undefined {
-  if (t.tag !== TAG.SEQUENCE || !framingExact(b, t)) return undefined;
+  if (t.tag !== TAG.SEQUENCE || !framingExact(b, t) || !valuesValid(b, t)) return undefined;
   const top = childrenOf(b, t)!;
   const [tbs, sigAlg, sig] = top;
   if (top.length !== 3 || tbs?.tag !== TAG.SEQUENCE || !isAlgorithm(b, sigAlg) || sig?.tag !== TAG.BIT_STRING) return undefined;

@@ -44,7 +44,7 @@ export type PrivateResult =
  * What one PKCS#7 from a guest may carry (docs/deviations.md, "Work bounds"): beyond any
  * of these the write is refused at once (EFI_SECURITY_VIOLATION, reason malformed,
  * detail "over limit"), before pkijs decodes anything. Real payloads (Microsoft db/dbx/KEK
- * updates, OEM PK signers) carry 1–2 certificates of ≤ 1.9 KB, ≤ 3.6 KB together, Names
+ * updates, OEM PK signers) carry 1–2 certificates of ≤ 1.9 KB and ≤ 92 DER nodes, ≤ 3.6 KB together, Names
  * of ≤ 6 RDNs and ≤ 190 bytes, one certificate with the signer's serial, 1–2 links.
  * OpenSSL has no such limits; without them one request cost seconds (issue 18).
  */
@@ -53,6 +53,7 @@ export const PKCS7_LIMITS = {
   maxCertificateBytes: 32 * 1024,
   maxNameRdns: 64,
   maxNameBytes: 1024,
+  maxCertificateNodes: 512,
   maxSignerCandidates: 8,
   maxSignerInfoNodes: 512,
   maxDigestAlgorithms: 16,
@@ -186,6 +187,9 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   for (const node of certNodes) {
     // CertificateChoices other than a plain Certificate (attribute / other formats) play no part in trust.
     if (node.tag !== TAG.SEQUENCE) continue;
+    if (nodeCount(certData, node, PKCS7_LIMITS.maxCertificateNodes) > PKCS7_LIMITS.maxCertificateNodes) {
+      return overLimit(`a certificate has more than ${PKCS7_LIMITS.maxCertificateNodes} DER nodes`);
+    }
     // Read from the DER layout only; pkijs decodes a certificate when a signature check needs it.
     const c = ChainCert.of(certData.subarray(node.start, node.end));
     if (!c) return fail('malformed', 'an embedded certificate does not decode');
