@@ -2,16 +2,20 @@ import * as asn1js from 'asn1js';
 import { IssuerAndSerialNumber, SignerInfo } from 'pkijs';
 import { bytesEqual, concatBytes, toHex } from '../wire/hex.js';
 import {
-  DER_LIMITS, bufferSource, commonName, formatName, isIssuedBy, issuerDer, nameKey, namesMatch, parseCertificate,
-  rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type ParsedCert, type RsaKey,
+  DER_LIMITS, TAG, canonicalNameKey, childrenOf, framingExact, minimalInteger, nameShape, nodeCount, tlvAt, type Tlv,
+} from './der.js';
+import {
+  bufferSource, commonName, formatName, rsaPublicKey, rsaVerify, subjectDer, subjectKeyIdentifier, type HashName, type RsaKey,
 } from './x509.js';
+import { Anchor, ChainCert, TRUST_LIMITS, Walk, climbToRoot, walkToAnchor } from './trust.js';
 
 /**
  * PKCS#7 detached-signature verification for EFI_VARIABLE_AUTHENTICATION_2 CertData
  * (UEFI 2.10 §8.2.2; spec §4.2), following edk2 CryptoPkg Pkcs7Verify: bare or
  * ContentInfo-wrapped SignedData, exactly one signer, SHA-256/384/512, RSA PKCS#1 v1.5,
- * partial chains, no date / key-usage / purpose checks. The trust walk is our own over
- * pkijs primitives because pkijs' chain engine insists on validity dates.
+ * partial chains, no date / key-usage / purpose checks. The SignedData is read from its
+ * DER (der.ts) and checked against PKCS7_LIMITS before pkijs decodes anything; the
+ * trust walk (trust.ts) is our own because pkijs' chain engine insists on validity dates.
  */
 
 export type Pkcs7Failure =
@@ -37,11 +41,24 @@ export type PrivateResult =
   | { ok: false; reason: Pkcs7Failure; detail: string };
 
 /**
- * Work bounds for one verification of guest-supplied bytes: at most this many embedded
- * certificates, chain links and certificate-signature checks (each one RSA public-key
- * operation), whatever the input. Real payloads use 1–2 certificates and 1–2 links.
+ * What one PKCS#7 from a guest may carry (docs/deviations.md, "Work bounds"): beyond any
+ * of these the write is refused at once (EFI_SECURITY_VIOLATION, reason malformed,
+ * detail "over limit"), before pkijs decodes anything. Real payloads (Microsoft db/dbx/KEK
+ * updates, OEM PK signers) carry 1–2 certificates of ≤ 1.9 KB and ≤ 92 DER nodes, ≤ 3.6 KB together, Names
+ * of ≤ 6 RDNs and ≤ 190 bytes, one certificate with the signer's serial, 1–2 links.
+ * OpenSSL has no such limits; without them one request cost seconds (issue 18).
  */
-export const PKCS7_LIMITS = { maxCertificates: 32, maxChainDepth: 8, maxSignatureChecks: 16 } as const;
+export const PKCS7_LIMITS = {
+  maxCertificates: 32,
+  maxCertificateBytes: 32 * 1024,
+  maxNameRdns: 64,
+  maxNameBytes: 1024,
+  maxCertificateNodes: 512,
+  maxSignerCandidates: 8,
+  maxSignerInfoNodes: 512,
+  maxDigestAlgorithms: 16,
+  ...TRUST_LIMITS,
+} as const;
 
 /** Signer RSA modulus sizes edk2/Microsoft payloads use (spec §4.1). */
 export const SIGNER_RSA_BITS = { min: 2048, max: 4096 } as const;
@@ -68,61 +85,11 @@ type Failure = { ok: false; reason: Pkcs7Failure; detail: string };
 const fail = (reason: Pkcs7Failure, detail: string): Failure => ({ ok: false, reason, detail });
 
 /** `wrapped`: the SignedData came inside a ContentInfo (QEMU rejects that form, spec §4.2 [BUG]). */
-interface Parsed { signerInfo: SignerInfo; certs: ParsedCert[]; digestAlgorithms: string[]; wrapped: boolean }
+interface Parsed { signerInfo: SignerInfo; certs: ChainCert[]; digestAlgorithms: string[]; wrapped: boolean }
+const overLimit = (what: string): Failure => fail('malformed', `over limit: ${what}`);
 
 function isContext(node: asn1js.AsnType, tag: number): boolean {
   return node.idBlock.tagClass === 3 && node.idBlock.tagNumber === tag;
-}
-
-/** One TLV: where it starts, where its contents start, where it ends. */
-interface Tlv { tag: number; start: number; body: number; end: number }
-
-/**
- * DER framing, read byte by byte (no crypto, no values): the TLV at `off`, whose
- * encoding must fit in [off, limit). Low tag numbers only (SignedData uses no
- * others); definite lengths only — DER has no indefinite form.
- */
-function tlvAt(b: Uint8Array, off: number, limit: number): Tlv | undefined {
-  if (off + 2 > limit) return undefined;
-  const tag = b[off]!;
-  if ((tag & 0x1f) === 0x1f) return undefined;
-  let len = b[off + 1]!;
-  let body = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || body + n > limit) return undefined;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[body + i]!;
-    body += n;
-  }
-  if (body + len > limit) return undefined;
-  return { tag, start: off, body, end: body + len };
-}
-
-/** The children of a constructed TLV; they must fill its contents exactly. */
-function childrenOf(b: Uint8Array, t: Tlv, max = 4096): Tlv[] | undefined {
-  const out: Tlv[] = [];
-  for (let off = t.body; off < t.end;) {
-    const c = tlvAt(b, off, t.end);
-    if (!c || out.length >= max) return undefined;
-    out.push(c);
-    off = c.end;
-  }
-  return out;
-}
-
-/**
- * DER, not just BER: every constructed value's children fill exactly its declared
- * length, all the way down. asn1js lets children run past their parent; OpenSSL's
- * d2i_PKCS7 (edk2 Pkcs7Verify) refuses that, so do we. Bounded by DER_LIMITS.
- */
-function framingExact(b: Uint8Array, t: Tlv, depth = 0, budget = { nodes: DER_LIMITS.maxNodes }): boolean {
-  if (depth > DER_LIMITS.maxDepth || --budget.nodes < 0) return false;
-  if ((t.tag & 0x20) === 0) return true;
-  const kids = childrenOf(b, t);
-  if (!kids) return false;
-  for (const k of kids) if (!framingExact(b, k, depth + 1, budget)) return false;
-  return true;
 }
 
 /** Decode a small DER piece with asn1js (the SignerInfo, the digest set). */
@@ -132,7 +99,32 @@ function berNode(b: Uint8Array, t: Tlv): asn1js.AsnType | undefined {
 }
 
 const SIGNED_DATA_OID_DER = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02);
-const TAG = { INTEGER: 0x02, OID: 0x06, SEQUENCE: 0x30, SET: 0x31, CTX0: 0xa0, CTX1: 0xa1 } as const;
+
+/** A Name from the guest within the caps, else the failure. */
+function checkName(b: Uint8Array, t: Tlv, what: string): Failure | undefined {
+  const shape = nameShape(b, t);
+  if (!shape) return fail('malformed', `${what} is not a Name`);
+  if (shape.rdns > PKCS7_LIMITS.maxNameRdns) return overLimit(`${what} has ${shape.rdns} RDNs (limit ${PKCS7_LIMITS.maxNameRdns})`);
+  if (shape.bytes > PKCS7_LIMITS.maxNameBytes) return overLimit(`${what} is ${shape.bytes} bytes (limit ${PKCS7_LIMITS.maxNameBytes})`);
+  return undefined;
+}
+
+/**
+ * The SignerInfo's shape and size before asn1js/pkijs decode it: a bounded number of
+ * nodes, and when it names its signer by issuerAndSerialNumber, an issuer within the caps.
+ */
+function checkSignerInfo(b: Uint8Array, si: Tlv): Failure | undefined {
+  if (si.tag !== TAG.SEQUENCE) return fail('malformed', 'SignerInfo is not a SEQUENCE');
+  if (nodeCount(b, si, PKCS7_LIMITS.maxSignerInfoNodes) > PKCS7_LIMITS.maxSignerInfoNodes) {
+    return overLimit(`SignerInfo has more than ${PKCS7_LIMITS.maxSignerInfoNodes} DER nodes`);
+  }
+  const sid = childrenOf(b, si)![1];
+  if (sid?.tag === TAG.SEQUENCE) {
+    const issuer = childrenOf(b, sid)![0];
+    if (issuer) return checkName(b, issuer, 'the SignerInfo issuer');
+  }
+  return undefined;
+}
 
 /**
  * Decode CertData. edk2 WrapPkcs7Data accepts a ContentInfo{signedData} as is and
@@ -175,6 +167,9 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   const infos = fields[i++];
   if (infos?.tag !== TAG.SET || i !== fields.length) return fail('malformed', 'SignedData signerInfos');
   // RFC 5652 §5.1: the digest algorithms the signers use; OpenSSL refuses a signer whose digest is not listed.
+  if (childrenOf(certData, digestSet)!.length > PKCS7_LIMITS.maxDigestAlgorithms) {
+    return overLimit(`more than ${PKCS7_LIMITS.maxDigestAlgorithms} digestAlgorithms`);
+  }
   const digestNode = berNode(certData, digestSet);
   if (!(digestNode instanceof asn1js.Set)) return fail('malformed', 'SignedData digestAlgorithms');
   const digestAlgorithms: string[] = [];
@@ -186,18 +181,29 @@ function parsePkcs7(certData: Uint8Array): Parsed | Failure {
   if (certNodes.length > PKCS7_LIMITS.maxCertificates) {
     return fail('malformed', `${certNodes.length} certificates (limit ${PKCS7_LIMITS.maxCertificates})`);
   }
-  const certs: ParsedCert[] = [];
+  const certBytes = certSet ? certSet.end - certSet.body : 0;
+  if (certBytes > PKCS7_LIMITS.maxCertificateBytes) return overLimit(`${certBytes} bytes of certificates (limit ${PKCS7_LIMITS.maxCertificateBytes})`);
+  const certs: ChainCert[] = [];
   for (const node of certNodes) {
     // CertificateChoices other than a plain Certificate (attribute / other formats) play no part in trust.
     if (node.tag !== TAG.SEQUENCE) continue;
-    const c = parseCertificate(certData.subarray(node.start, node.end));
+    if (nodeCount(certData, node, PKCS7_LIMITS.maxCertificateNodes) > PKCS7_LIMITS.maxCertificateNodes) {
+      return overLimit(`a certificate has more than ${PKCS7_LIMITS.maxCertificateNodes} DER nodes`);
+    }
+    // Read from the DER layout only; pkijs decodes a certificate when a signature check needs it.
+    const c = ChainCert.of(certData.subarray(node.start, node.end));
     if (!c) return fail('malformed', 'an embedded certificate does not decode');
+    const bad = checkName(c.issuer, tlvAt(c.issuer, 0, c.issuer.length)!, 'a certificate issuer') ??
+      checkName(c.subject, tlvAt(c.subject, 0, c.subject.length)!, 'a certificate subject');
+    if (bad) return bad;
     certs.push(c);
   }
   // edk2 Pkcs7Verify requires exactly one signer; decide that before decoding any, so
   // a SET of thousands of SignerInfos costs nothing.
   const infoNodes = childrenOf(certData, infos)!;
   if (infoNodes.length !== 1) return fail('signer-count', `${infoNodes.length} SignerInfos, edk2 requires exactly one`);
+  const siBad = checkSignerInfo(certData, infoNodes[0]!);
+  if (siBad) return siBad;
   const siNode = berNode(certData, infoNodes[0]!);
   if (!siNode) return fail('malformed', 'SignerInfo does not decode');
   try {
@@ -241,30 +247,31 @@ function parsePkcs7Cached(certData: Uint8Array): Parsed | Failure {
   return r;
 }
 
-/** INTEGER content bytes without redundant sign-extension bytes, so equal values compare equal. */
-function minimalInteger(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && ((b[i] === 0x00 && b[i + 1]! < 0x80) || (b[i] === 0xff && b[i + 1]! >= 0x80))) i++;
-  return b.subarray(i);
-}
-
 /**
  * The certificate the SignerInfo names — by issuerAndSerialNumber (compared as the
  * signed INTEGER it is: AMI's test PK has a negative serial) or by subjectKeyIdentifier.
- * Spec §10.2: bind to this certificate, never to "certificate 0".
+ * Spec §10.2: bind to this certificate, never to "certificate 0". Serials are compared
+ * first; the issuer's canonical key is computed at most once, and no more than
+ * maxSignerCandidates certificates may carry the signer's serial.
  */
-function findSigner(si: SignerInfo, certs: readonly ParsedCert[]): ParsedCert | undefined {
+function findSigner(si: SignerInfo, certs: readonly ChainCert[]): ChainCert | Failure | undefined {
   const sid: unknown = si.sid;
   if (sid instanceof IssuerAndSerialNumber) {
     const serial = minimalInteger(sid.serialNumber.valueBlock.valueHexView);
     const issuer = new Uint8Array(sid.issuer.valueBeforeDecode);
-    return certs.find((c) => bytesEqual(minimalInteger(c.cert.serialNumber.valueBlock.valueHexView), serial) &&
-      namesMatch(issuerDer(c.cert), issuer));
+    let key: string | undefined;
+    const issuerKey = (): string => (key ??= canonicalNameKey(issuer));
+    const candidates = certs.filter((c) => bytesEqual(c.serial, serial));
+    if (candidates.length > PKCS7_LIMITS.maxSignerCandidates) {
+      return overLimit(`${candidates.length} certificates carry the signer's serial (limit ${PKCS7_LIMITS.maxSignerCandidates})`);
+    }
+    return candidates.find((c) => c.issuerIs(issuer, issuerKey));
   }
   if (sid instanceof asn1js.Primitive && isContext(sid, 0)) {
     const keyId = sid.valueBlock.valueHexView;
     return certs.find((c) => {
-      const ski = subjectKeyIdentifier(c.cert);
+      const p = c.parsed;
+      const ski = p && subjectKeyIdentifier(p.cert);
       return ski !== undefined && bytesEqual(ski, keyId);
     });
   }
@@ -280,8 +287,10 @@ export function pkcs7Signer(certData: Uint8Array): { subject: string; serial: st
   try {
     const parsed = parsePkcs7(certData);
     if ('ok' in parsed) return undefined;
-    const signer = findSigner(parsed.signerInfo, parsed.certs);
+    const found = findSigner(parsed.signerInfo, parsed.certs);
+    const signer = found instanceof ChainCert ? found.parsed : undefined;
     if (signer) return { subject: formatName(subjectDer(signer.cert)), serial: serialText(signer.cert.serialNumber.valueBlock.valueHexView) };
+    if (found && !(found instanceof ChainCert)) return undefined;
     const sid: unknown = parsed.signerInfo.sid;
     if (sid instanceof IssuerAndSerialNumber) {
       return { subject: `issued by ${formatName(new Uint8Array(sid.issuer.valueBeforeDecode))}`, serial: serialText(sid.serialNumber.valueBlock.valueHexView) };
@@ -327,7 +336,7 @@ async function checkSignature(si: SignerInfo, key: RsaKey, hash: HashName, conte
   return undefined;
 }
 
-interface Verified { signer: ParsedCert; certs: ParsedCert[]; wrapped: boolean }
+interface Verified { signer: ChainCert; certs: ChainCert[]; wrapped: boolean }
 
 /** Everything up to and including the signature check; the trust decision is the caller's. */
 async function verifySignerSignature(certData: Uint8Array, content: Uint8Array): Promise<Verified | Failure> {
@@ -344,82 +353,15 @@ async function verifySignerSignature(certData: Uint8Array, content: Uint8Array):
   if (RSA_WITH.has(sigAlg) && RSA_WITH.get(sigAlg) !== hash) return fail('unsupported-digest', `signature algorithm ${sigAlg} disagrees with digest ${hash}`);
   const signer = findSigner(si, parsed.certs);
   if (!signer) return fail('no-signer-cert', 'the certificate named by the SignerInfo is not in the PKCS#7');
-  const key = rsaPublicKey(signer.cert);
+  if (!(signer instanceof ChainCert)) return signer;
+  const signerCert = signer.parsed;
+  if (!signerCert) return fail('malformed', 'an embedded certificate does not decode');
+  const key = rsaPublicKey(signerCert.cert);
   if (!key) return fail('unsupported-key', 'signer key is not RSA');
   if (key.bits < SIGNER_RSA_BITS.min || key.bits > SIGNER_RSA_BITS.max) return fail('unsupported-key', `signer key is RSA-${key.bits}`);
   const bad = await checkSignature(si, key, hash, content);
   if (bad) return bad;
   return { signer, certs: parsed.certs, wrapped: parsed.wrapped };
-}
-
-/**
- * Per-verification state of the trust walk: the remaining certificate-signature checks.
- * Canonical names live in a WeakMap beside the bounded certificate cache, so they go
- * when their certificate does and a guest cannot grow them.
- */
-const canonicalNames = new WeakMap<ParsedCert, { subject: string; issuer: string }>();
-
-class Walk {
-  private left: number = PKCS7_LIMITS.maxSignatureChecks;
-  take(): boolean { return this.left-- > 0; }
-  private keys(c: ParsedCert): { subject: string; issuer: string } {
-    // Parsed certificates are cached and immutable (x509.ts), so their canonical
-    // names are computed once per certificate, not once per verification.
-    let k = canonicalNames.get(c);
-    if (!k) {
-      k = { subject: nameKey(subjectDer(c.cert)), issuer: nameKey(issuerDer(c.cert)) };
-      canonicalNames.set(c, k);
-    }
-    return k;
-  }
-  /** Whether `parent`'s subject is `child`'s issuer (the name half of an issuer link). */
-  namesIssuer(child: ParsedCert, parent: ParsedCert): boolean { return this.keys(child).issuer === this.keys(parent).subject; }
-  /** Self-issued (subject = issuer): the top of any chain built through it. */
-  selfIssued(c: ParsedCert): boolean { return this.keys(c).subject === this.keys(c).issuer; }
-}
-
-/**
- * A trust anchor, decoded only when its subject is needed. An anchor that is also
- * embedded in the PKCS#7 (Microsoft ships KEK CA 2011 inside every db/dbx update)
- * reuses that decoding.
- */
-class Anchor {
-  private decoded: ParsedCert | null | undefined;
-  constructor(readonly der: Uint8Array, private readonly embedded: readonly ParsedCert[]) {}
-  get parsed(): ParsedCert | undefined {
-    if (this.decoded === undefined) {
-      this.decoded = this.embedded.find((c) => bytesEqual(c.der, this.der)) ?? parseCertificate(this.der, true) ?? null;
-    }
-    return this.decoded ?? undefined;
-  }
-}
-
-/**
- * Date-free partial-chain trust walk (edk2: X509_V_FLAG_PARTIAL_CHAIN |
- * NO_CHECK_TIME, X509_PURPOSE_ANY). From `cur`, trust holds if cur is byte-identical to
- * an anchor or is signed by one; otherwise climb to an embedded certificate whose
- * subject matches cur's issuer and whose key verifies cur's signature. Depth-first with
- * no repeats on the path, bounded by depth and the shared signature budget.
- */
-async function walkToAnchor(cur: ParsedCert, path: ParsedCert[], certs: readonly ParsedCert[],
-  anchors: readonly Anchor[], walk: Walk): Promise<Uint8Array[] | undefined> {
-  const chain = (): Uint8Array[] => path.map((p) => p.der);
-  if (anchors.some((a) => bytesEqual(a.der, cur.der))) return chain();
-  for (const a of anchors) {
-    const parsed = a.parsed;
-    if (!parsed || !walk.namesIssuer(cur, parsed)) continue;
-    if (!walk.take()) return undefined;
-    if (await isIssuedBy(cur.cert, parsed.cert)) return [...chain(), a.der];
-  }
-  if (path.length > PKCS7_LIMITS.maxChainDepth || walk.selfIssued(cur)) return undefined;
-  for (const next of certs) {
-    if (path.some((p) => bytesEqual(p.der, next.der)) || !walk.namesIssuer(cur, next)) continue;
-    if (!walk.take()) return undefined;
-    if (!(await isIssuedBy(cur.cert, next.cert))) continue;
-    const found = await walkToAnchor(next, [...path, next], certs, anchors, walk);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 /**
@@ -444,29 +386,6 @@ export async function verifyDetached(certData: Uint8Array, content: Uint8Array, 
 }
 
 /**
- * Climb from the signer through embedded certificates by verified issuer links (name
- * match + signature) until a self-issued certificate or no further issuer: the last
- * one reached is the root. Undefined if the chain is longer than the depth limit.
- */
-async function climbToRoot(signer: ParsedCert, certs: readonly ParsedCert[], walk: Walk): Promise<ParsedCert | undefined> {
-  const path = [signer];
-  let cur = signer;
-  while (!walk.selfIssued(cur)) {
-    let next: ParsedCert | undefined;
-    for (const c of certs) {
-      if (path.some((p) => bytesEqual(p.der, c.der)) || !walk.namesIssuer(cur, c)) continue;
-      if (!walk.take()) return undefined;
-      if (await isIssuedBy(cur.cert, c.cert)) { next = c; break; }
-    }
-    if (!next) break;
-    if (path.length > PKCS7_LIMITS.maxChainDepth) return undefined;
-    path.push(next);
-    cur = next;
-  }
-  return cur;
-}
-
-/**
  * Private (non Secure Boot) time-based authenticated variable: verify with the top
  * certificate of the signer's chain inside the PKCS#7 as the only anchor, and
  * return QEMU's digest SHA-256(CN(signer) || SHA-256(DER(root))) (spec §4.8).
@@ -478,10 +397,10 @@ export async function verifyPrivate(certData: Uint8Array, content: Uint8Array): 
   try {
     const v = await verifySignerSignature(certData, content);
     if ('ok' in v) return v;
-    const cn = commonName(v.signer.cert);
+    const cn = commonName(v.signer.parsed!.cert);
     if (cn === undefined) return fail('untrusted', 'signer certificate has no commonName to bind the variable to');
     const root = await climbToRoot(v.signer, v.certs, new Walk());
-    if (!root) return fail('untrusted', `signer chain exceeds ${PKCS7_LIMITS.maxChainDepth} links or the check budget`);
+    if (!root) return fail('untrusted', `signer chain exceeds ${PKCS7_LIMITS.maxChainDepth} links or the work budget`);
     const rootHash = await digest('SHA-256', root.der);
     const value = await digest('SHA-256', concatBytes([new TextEncoder().encode(cn), rootHash]));
     const qemuBinding = v.certs[0] === v.signer && v.certs[v.certs.length - 1] === root;

@@ -1,6 +1,9 @@
 import * as asn1js from 'asn1js';
 import { Certificate } from 'pkijs';
 import { bytesEqual, toHex } from '../wire/hex.js';
+import { DER_LIMITS, TAG, canonicalNameKey, certificateLayout, childrenOf, tlvAt } from './der.js';
+
+export { DER_LIMITS };
 
 /**
  * X.509 helpers over pkijs/asn1js, shared by the PKCS#7 verifier, the signature-list
@@ -11,13 +14,6 @@ import { bytesEqual, toHex } from '../wire/hex.js';
  */
 
 export type HashName = 'SHA-256' | 'SHA-384' | 'SHA-512';
-
-/**
- * Limits for the ASN.1 decoder on guest-controlled bytes: real certificates and
- * SignedData nest ~12 deep and have a few hundred nodes; these leave room while
- * keeping one decode bounded.
- */
-export const DER_LIMITS = { maxDepth: 40, maxNodes: 20000, parseEmbedded: false } as const;
 
 const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 const OID_COMMON_NAME = '2.5.4.3';
@@ -92,21 +88,6 @@ function remember(p: ParsedCert): void {
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
 }
 
-/** Parse a certificate that has already been decoded as part of a larger structure. */
-export function certificateFromNode(node: asn1js.AsnType): ParsedCert | undefined {
-  try {
-    const der = node.valueBeforeDecodeView;
-    if (!(node instanceof asn1js.Sequence) || der.length === 0) return undefined;
-    const hit = cached(der);
-    if (hit) return hit;
-    const parsed = { der: der.slice(), cert: new Certificate({ schema: node }) };
-    remember(parsed);
-    return parsed;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // Public keys
 
@@ -149,20 +130,47 @@ function readRsaPublicKey(cert: Certificate): RsaKey | undefined {
   try {
     const spki = cert.subjectPublicKeyInfo;
     if (spki.algorithm.algorithmId !== OID_RSA_ENCRYPTION) return undefined;
-    const asn = asn1js.fromBER(spki.subjectPublicKey.valueBlock.valueHexView, DER_LIMITS);
-    if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return undefined;
-    const [n, e] = asn.result.valueBlock.value;
-    if (!(n instanceof asn1js.Integer) || !(e instanceof asn1js.Integer)) return undefined;
-    const nRaw = n.valueBlock.valueHexView, eRaw = e.valueBlock.valueHexView;
-    // A set top bit without a leading zero byte is a negative INTEGER: not a modulus.
-    if ((nRaw[0]! & 0x80) !== 0 || (eRaw[0]! & 0x80) !== 0) return undefined;
-    const modulus = stripZeros(nRaw), exponent = stripZeros(eRaw);
-    const bits = bitLength(modulus);
-    if (bits === 0 || bitLength(exponent) < 2 || (exponent[exponent.length - 1]! & 1) === 0) return undefined;
-    return { modulus, exponent, bits };
+    return rsaKeyFromBits(spki.subjectPublicKey.valueBlock.valueHexView);
   } catch {
     return undefined;
   }
+}
+
+/** rsaEncryption (1.2.840.113549.1.1.1) as DER OID contents. */
+const RSA_ENCRYPTION_DER = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
+
+/**
+ * RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017
+ * A.1.1), read from the subjectPublicKey BIT STRING's bits: a positive modulus and an
+ * odd exponent ≥ 3, as OpenSSL's RSA key decoding requires.
+ */
+function rsaKeyFromBits(bits: Uint8Array): RsaKey | undefined {
+  const seq = tlvAt(bits, 0, bits.length);
+  if (seq?.tag !== TAG.SEQUENCE) return undefined;
+  const [n, e] = childrenOf(bits, seq) ?? [];
+  if (n?.tag !== TAG.INTEGER || e?.tag !== TAG.INTEGER || n.end === n.body || e.end === e.body) return undefined;
+  const nRaw = bits.subarray(n.body, n.end), eRaw = bits.subarray(e.body, e.end);
+  // A set top bit without a leading zero byte is a negative INTEGER: not a modulus.
+  if ((nRaw[0]! & 0x80) !== 0 || (eRaw[0]! & 0x80) !== 0) return undefined;
+  const modulus = stripZeros(nRaw), exponent = stripZeros(eRaw);
+  const size = bitLength(modulus);
+  if (size === 0 || bitLength(exponent) < 2 || (exponent[exponent.length - 1]! & 1) === 0) return undefined;
+  return { modulus, exponent, bits: size };
+}
+
+/**
+ * The RSA key of a DER certificate read from its bytes alone (der.ts layout, no
+ * pkijs), or undefined when it is not a certificate or its key is not RSA. With
+ * `allowTrailing`, bytes after the certificate are ignored (d2i_X509). Linear in the
+ * size; what the signature-list format check needs for every X.509 entry.
+ */
+export function rsaKeyOfCertificate(der: Uint8Array, allowTrailing = false): RsaKey | undefined {
+  const t = tlvAt(der, 0, der.length);
+  if (!t || (!allowTrailing && t.end !== der.length)) return undefined;
+  const l = certificateLayout(der, t);
+  if (!l || !bytesEqual(der.subarray(l.keyAlgorithm.body, l.keyAlgorithm.end), RSA_ENCRYPTION_DER)) return undefined;
+  if (l.publicKey.end - l.publicKey.body < 1) return undefined;
+  return rsaKeyFromBits(der.subarray(l.publicKey.body + 1, l.publicKey.end));
 }
 
 /** WebCrypto wants ArrayBuffer-backed views; copy only when a view sits on a SharedArrayBuffer. */
@@ -257,30 +265,17 @@ function stringValue(node: asn1js.AsnType): string | undefined {
   return node instanceof asn1js.BaseStringBlock ? node.getValue() : undefined;
 }
 
-/** OpenSSL-style canonical form of a value: string types case-folded with whitespace collapsed. */
-function canonicalValue(node: asn1js.AsnType): string {
-  const s = stringValue(node);
-  if (s === undefined) return '#' + toHex(node.valueBeforeDecodeView);
-  return 's:' + s.trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
-function canonicalName(der: Uint8Array): string | undefined {
-  const rdns = parseName(der);
-  if (!rdns) return undefined;
-  return rdns.map((rdn) => rdn.map((a) => `${a.type}=${canonicalValue(a.value)}`).sort().join('+')).join(',');
-}
-
 /**
  * A string that is equal for two names exactly when OpenSSL's X509_NAME_cmp would
- * call them equal for chain building: the same RDNs after canonicalising string values
- * (so an issuer written as PrintableString still matches a subject written as
- * UTF8String, whatever the case or spacing). An undecodable name keys by its bytes.
+ * call them equal for chain building (der.ts canonicalNameKey: string values
+ * canonicalised, so an issuer written as PrintableString still matches a subject
+ * written as UTF8String, whatever the case or spacing). An undecodable name keys by its bytes.
  */
 export function nameKey(der: Uint8Array): string {
-  return canonicalName(der) ?? 'der:' + toHex(der);
+  return canonicalNameKey(der);
 }
 
-/** Name equality for chain building (see nameKey). */
+/** Name equality for chain building (see nameKey): the bytes first, the canonical keys only when they differ. */
 export function namesMatch(a: Uint8Array, b: Uint8Array): boolean {
   return bytesEqual(a, b) || nameKey(a) === nameKey(b);
 }
