@@ -55,8 +55,8 @@ export async function runAudit(argv: string[]): Promise<number> {
   try {
     for await (const l of readAuditFile(trail)) {
       if ('problem' in l) {
-        err(`uefi-vars: ${trail}:${l.line}: ${l.problem}${l.last ? '; skipped' : ''}`);
-        if (!l.last) damaged++;
+        err(`uefi-vars: ${trail}:${l.line}: ${l.problem}${l.torn ? '; skipped' : ''}`);
+        if (!l.torn) damaged++;
         continue;
       }
       if (auditMatches(l.record, filter)) print(l.record);

@@ -50,12 +50,13 @@ export async function appendAuditLine(path: string, record: object): Promise<voi
 /** One line of an audit file: the parsed object, or why it is not one. */
 export type AuditLine =
   | { line: number; record: Record<string, unknown> }
-  | { line: number; problem: string; last: boolean };
+  | { line: number; problem: string; torn: boolean };
 
 /**
  * The lines of an audit file in order, read as a stream (the file only grows).
- * A missing file has no lines. `last` marks a bad final line without its
- * newline: the torn tail of a write a crash interrupted, not damage.
+ * A missing file has no lines. `torn` marks a line that is the start of a JSON
+ * object cut short: the tail of a write a crash interrupted (the next append
+ * put it on a line of its own), not damage.
  */
 export async function* readAuditFile(path: string): AsyncGenerator<AuditLine> {
   let size: number;
@@ -75,9 +76,10 @@ export async function* readAuditFile(path: string): AsyncGenerator<AuditLine> {
     try {
       const v: unknown = JSON.parse(text);
       if (v && typeof v === 'object' && !Array.isArray(v)) return { line, record: v as Record<string, unknown> };
-      return { line, problem: 'not a JSON object', last };
-    } catch {
-      return { line, problem: last ? 'cut short (an interrupted write)' : 'not JSON', last };
+      return { line, problem: 'not a JSON object', torn: false };
+    } catch (e) {
+      const torn = (last || cutShort(text, e as Error)) && text.startsWith('{');
+      return { line, problem: torn ? 'cut short (an interrupted write)' : 'not JSON', torn };
     }
   };
   for await (const text of lines) {
@@ -86,6 +88,13 @@ export async function* readAuditFile(path: string): AsyncGenerator<AuditLine> {
     pending = { text, line: n };
   }
   if (pending) { const r = parse(pending.text, pending.line, !endsWithNewline); if (r) yield r; }
+}
+
+/** JSON.parse failed at the very end of the text: a prefix of a document, not a wrong one. */
+function cutShort(text: string, e: Error): boolean {
+  if (/end of JSON input/i.test(e.message)) return true;
+  const at = /at position (\d+)/.exec(e.message);
+  return at !== null && Number(at[1]) === text.length;
 }
 
 async function lastByteIsNewline(path: string, size: number): Promise<boolean> {
