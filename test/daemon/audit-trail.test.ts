@@ -217,3 +217,19 @@ test('PostgreSQL: the same three records go to the append-only uefi_vars_audit t
   assert.equal(api.status, 200, api.body);
   assert.deepEqual((api.json as { records: Rec[] }).records, [rows[0]!.record]);
 });
+
+test('PostgreSQL: a database made before the audit table existed gets it when a daemon opens it; the stores are untouched', { skip: noPostgres }, async (t) => {
+  const url = await testDatabase(t);
+  const db = await PgStore.open({ url, owner: 'test' });
+  await db.create('old', initial);
+  await db.close();
+  await sql(url, 'DROP TABLE uefi_vars_audit'); // as an older uefi-vars left it
+  await sql(url, 'DROP FUNCTION uefi_vars_audit_refuse()');
+  const again = await PgStore.open({ url, owner: 'test' });
+  assert.equal(again.auditUnavailable, undefined);
+  assert.equal((await again.peek('old'))!.length, initial.length);
+  await again.appendAudit({ vm: 'old', time: new Date().toISOString(), variable: 'db', applied: true, status: 'EFI_SUCCESS', record: { vm: 'old', variable: 'db' } });
+  assert.deepEqual(await again.auditRecords('old'), [{ vm: 'old', variable: 'db' }]);
+  await again.close();
+  await assert.rejects(sql(url, 'TRUNCATE uefi_vars_audit'), /append-only/);
+});
