@@ -23,9 +23,10 @@ export const AUDIT_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS ${AUDIT}_vm ON ${AUDIT} (vm_id, id)`,
   `CREATE OR REPLACE FUNCTION ${AUDIT}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN RAISE EXCEPTION '${AUDIT} is append-only'; END $$`,
-  `CREATE OR REPLACE TRIGGER ${AUDIT}_no_change BEFORE UPDATE OR DELETE ON ${AUDIT}
+  // Plain CREATE TRIGGER (PostgreSQL 11+): these run only when the table was just made, so no trigger is there yet.
+  `CREATE TRIGGER ${AUDIT}_no_change BEFORE UPDATE OR DELETE ON ${AUDIT}
      FOR EACH ROW EXECUTE FUNCTION ${AUDIT}_refuse()`,
-  `CREATE OR REPLACE TRIGGER ${AUDIT}_no_truncate BEFORE TRUNCATE ON ${AUDIT}
+  `CREATE TRIGGER ${AUDIT}_no_truncate BEFORE TRUNCATE ON ${AUDIT}
      FOR EACH STATEMENT EXECUTE FUNCTION ${AUDIT}_refuse()`,
 ];
 
