@@ -11,6 +11,7 @@ import { parseAuth2 } from '../auth/descriptor.js';
 import { filterAppend } from '../auth/siglist-rules.js';
 import { targetName, type UpdateTarget } from '../auth/auth2-build.js';
 import type { DeviceOptions } from './args.js';
+import type { CliAudit } from './audit-append.js';
 
 /**
  * One signed update applied to one store's variables through the guest path
@@ -77,8 +78,10 @@ function growth(old: Variable | undefined, u: PreparedUpdate, remaining: number)
 }
 
 
-export async function applyToVariables(variables: readonly Variable[], u: PreparedUpdate, dev: DeviceOptions): Promise<StoreVerdict> {
+/** `audit` collects the audit record of the SetVariable (docs/audit.md); the caller appends it once the store's fate is known. */
+export async function applyToVariables(variables: readonly Variable[], u: PreparedUpdate, dev: DeviceOptions, audit?: CliAudit): Promise<StoreVerdict> {
   const svc = await VariableService.create({ variables, options: dev.service });
+  audit?.watch(svc);
   const old = find(svc.variables(), u.target);
   // QueryVariableInfo as the guest would ask it: the same numbers the service's
   // OUT_OF_RESOURCES check uses (used storage against `size`).
@@ -94,6 +97,7 @@ export async function applyToVariables(variables: readonly Variable[], u: Prepar
     return { outcome: 'would-not-fit', status: statusName(EfiStatus.OUT_OF_RESOURCES), reason: `needs ${needed} more bytes, ${remaining} remain`, remaining, needed };
   }
   const r = await svc.process(u.request, dev.bufferSize);
+  await svc.flushAudit();
   let status: bigint;
   if (r.deviceStatus === DeviceStatus.ERR_BAD_BUFFER_SIZE) status = EfiStatus.BAD_BUFFER_SIZE;
   else if (r.deviceStatus !== DeviceStatus.SUCCESS || !r.reply) status = EfiStatus.DEVICE_ERROR;

@@ -8,6 +8,7 @@ import { VM_ID_PATTERN } from '../daemon/frames.js';
 import { redactUrl } from '../persist/postgres.js';
 import { applyToVariables, type PreparedUpdate, type StoreVerdict } from './apply-store.js';
 import { UsageError, type DeviceOptions } from './args.js';
+import { CliAudit, appendToTable, appendToTrail, storeVmName } from './audit-append.js';
 
 /**
  * The stores `uefi-vars apply` writes: store files, every `DIR/<vm>.json` of a
@@ -84,18 +85,22 @@ export class FileTarget implements ApplyTarget {
       await assertStoreFree(path);
       const loaded = await loadStoreFile(path);
       if (loaded.readOnly) return { done: Promise.resolve(fail('an efivarfs directory is read-only here')) };
-      const v = await applyToVariables(loaded.variables, u, dev);
+      const audit = new CliAudit('apply');
+      const v = await applyToVariables(loaded.variables, u, dev, dryRun ? undefined : audit);
       const variables = v.variables;
       delete v.variables;
-      if (v.outcome !== 'applied' || dryRun) return { done: Promise.resolve(v) };
+      const trail = async (written: boolean): Promise<void> => { await appendToTrail(path, await audit.entries(undefined, storeVmName(path), written)); };
+      if (v.outcome !== 'applied' || dryRun) { await trail(false); return { done: Promise.resolve(v) }; }
       // The write goes on while the next store is checked; the verdict waits for it.
       const release = await writes.acquire();
       const done = (async (): Promise<StoreVerdict> => {
         try {
           await saveStoreFile(path, loaded.format, variables!, loaded.layout, { gzip: loaded.gzip ?? false, syncDir: false });
           await this.dirs.sync(dirname(path));
+          await trail(true);
           return v;
         } catch (e) {
+          await trail(false);
           return failed(e);
         } finally {
           release();
@@ -127,11 +132,23 @@ class PgVmTarget implements ApplyTarget {
     try {
       const seen = await this.db.peek(this.vm);
       if (!seen) return fail('no such VM');
-      const first = await applyToVariables(seen, u, dev);
-      if (first.outcome !== 'applied' || dryRun) { delete first.variables; return first; }
+      const checked = new CliAudit('apply');
+      const first = await applyToVariables(seen, u, dev, dryRun ? undefined : checked);
+      if (first.outcome !== 'applied' || dryRun) {
+        await appendToTable(this.db, this.shown, await checked.entries(undefined, this.vm, false));
+        delete first.variables;
+        return first;
+      }
       const { variables, backend } = await this.db.claim(this.vm);
-      const v = await applyToVariables(variables, u, dev);
-      if (v.outcome === 'applied') await backend.save(v.variables!);
+      const audit = new CliAudit('apply');
+      const v = await applyToVariables(variables, u, dev, audit);
+      let written = false;
+      try {
+        if (v.outcome === 'applied') { await backend.save(v.variables!); written = true; }
+      } finally {
+        // After the save, in a statement of its own (docs/audit.md): the record says whether it happened.
+        await appendToTable(this.db, this.shown, await audit.entries(undefined, this.vm, written));
+      }
       delete v.variables;
       return v;
     } catch (e) {

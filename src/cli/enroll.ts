@@ -13,6 +13,7 @@ import {
 import { generatePlatformKey, toPem } from './enroll-generate.js';
 import { readDbxFile, readCertFile } from './enroll-inputs.js';
 import { describeChanges, printChanges } from './enroll-report.js';
+import { CliAudit, appendToTrail, diffRecords, storeVmName } from './audit-append.js';
 import { Owners } from '../auth/esl-build.js';
 import { fromHex } from '../wire/hex.js';
 import { nameKey } from '../wire/ucs2.js';
@@ -119,6 +120,9 @@ export async function runEnroll(argv: string[]): Promise<number> {
       const gzip = sameFormat && t.path === source && (loaded.gzip ?? false);
       await saveStoreFile(t.path, t.format, t.format === 'edk2' ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
       written.push(t.path);
+      // Host records of the Secure Boot variables this store now holds differently (docs/audit.md).
+      const audit = new CliAudit('enroll').add(await diffRecords(loaded.variables, result.vars));
+      await appendToTrail(t.path, await audit.entries(undefined, storeVmName(t.path), true));
     }
   }
   printChanges({ source: loaded.path, written, dryRun, variables: result.vars.length, changes, warnings: result.warnings, json: p.flags.has('json') });

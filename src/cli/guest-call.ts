@@ -11,6 +11,7 @@ import { VariableStore } from '../store/store.js';
 import type { Variable } from '../store/variable.js';
 import { UsageError, type DeviceOptions } from './args.js';
 import { Exit, out, err } from './io.js';
+import { CliAudit, appendToTrail, storeVmName } from './audit-append.js';
 
 export type CallPhase = 'boot' | 'runtime';
 
@@ -77,6 +78,9 @@ export async function guestCall(storePath: string, write: GuestWrite, call: Call
   if (loaded.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
   const store: FileStore = loaded;
   const svc = await VariableService.create({ variables: store.variables, options: dev.service });
+  // Every Secure Boot change tried (CustomMode included) goes to the store's audit trail, written or not.
+  const audit = new CliAudit(write.op).watch(svc);
+  const trail = async (written: boolean): Promise<void> => { await appendToTrail(storePath, await audit.entries(svc, storeVmName(storePath), written)); };
   const report = (status: bigint, args: { attributes: number; data: Uint8Array }, existed: boolean, written: boolean, reason?: string): WriteReport => ({
     command: write.op, status: statusName(status), store: storePath, format: store.format, name: write.name, guid: write.guid,
     attributes: args.attributes, attributesText: formatAttributes(args.attributes), size: args.data.length,
@@ -89,6 +93,7 @@ export async function guestCall(storePath: string, write: GuestWrite, call: Call
       err(`uefi-vars: ${storePath}: cannot enter CustomMode (${statusName(status)})`);
       if (call.json) out(JSON.stringify(report(status, { attributes: 0, data: new Uint8Array(0) }, false, false, r.reason ?? 'custom-mode-refused')));
       else out(statusName(status));
+      await trail(false);
       return Exit.EFI_ERROR;
     }
   }
@@ -101,7 +106,13 @@ export async function guestCall(storePath: string, write: GuestWrite, call: Call
   else if (r.deviceStatus !== DeviceStatus.SUCCESS || !r.reply) status = EfiStatus.DEVICE_ERROR;
   else status = replyStatus(r.reply);
   const ok = status === EfiStatus.SUCCESS;
-  if (ok) await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false });
+  if (ok) {
+    try { await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false }); } catch (e) {
+      await trail(false);
+      throw e;
+    }
+  }
+  await trail(ok);
   if (call.json) out(JSON.stringify(report(status, args, old !== undefined, ok, ok ? undefined : r.reason)));
   else out(statusName(status));
   if (!ok) {

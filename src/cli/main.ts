@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   sign: async () => { const m = await import('./sign.js'); return { spec: m.signSpec, run: m.runSign }; },
   esl: async () => { const m = await import('./esl.js'); return { spec: m.eslSpec, run: m.runEsl }; },
   apply: async () => { const m = await import('./apply.js'); return { spec: m.applySpec, run: m.runApply }; },
+  audit: async () => { const m = await import('./audit.js'); return { spec: m.auditSpec, run: m.runAudit }; },
   diff: async () => { const m = await import('./diff.js'); return { spec: m.diffSpec, run: m.runDiff }; },
   conformance: async () => { const m = await import('./conformance.js'); return { spec: m.conformanceSpec, run: m.runConformanceCommand }; },
   'qtest-serve': async () => { const m = await import('./qtest-serve.js'); return { spec: m.qtestServeSpec, run: m.runQtestServe }; },

@@ -12,6 +12,7 @@ import type { WorkTracker } from './limits.js';
 import { variableListItem, variableDetail, vmView, secureBootView, fleetRow } from './api-views.js';
 import { inspectorHtml, sendHtml, sendBytes } from '../ui/page-html.js';
 import { encodeQemuJson } from '../persist/json-qemu.js';
+import { auditQuery, type AuditSinks } from './audit-sink.js';
 import { HostWriteError, hostName, hostVariable, hostPut, hostDelete, findVariable, type HostWriteProblem } from './host-write.js';
 
 export interface ApiContext {
@@ -20,6 +21,8 @@ export interface ApiContext {
   logger: Logger;
   work: WorkTracker;
   isStopping(): boolean;
+  /** The audit trails (GET /vms/ID/audit); absent, that endpoint is not there. */
+  audit?: AuditSinks;
 }
 
 /** Largest request body: a 256 KiB variable in hex plus the JSON around it. */
@@ -109,6 +112,14 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   if (b === 'secure-boot' && guidText === undefined) {
     allow(method, ['GET']);
     send(res, 200, await secureBootView(vm));
+    return;
+  }
+  if (b === 'audit' && guidText === undefined && ctx.audit) {
+    allow(method, ['GET']);
+    const filter = auditQuery(new URL(req.url ?? '/', 'http://localhost').searchParams);
+    if (typeof filter === 'string') throw new HttpError(400, 'bad-query', filter);
+    const { records, skipped } = await ctx.audit.read(vm, filter);
+    send(res, 200, { vm: vm.id, records, skipped });
     return;
   }
   if (b !== 'variables') throw new HttpError(404, 'no-route', 'no such endpoint');

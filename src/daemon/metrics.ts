@@ -22,6 +22,9 @@ export class DaemonMetrics {
   readonly busy: Counter;
   readonly hostWrites: Counter<'op'>;
   readonly storeWriteFailures: Counter<'reason'>;
+  /** Audit records (daemon/audit-sink.ts): vm from loaded ids, variable from AUDITED_VARIABLES, result applied|refused. */
+  readonly auditRecords: Counter<'vm' | 'variable' | 'result'>;
+  readonly auditWriteFailures: Counter<'sink'>;
 
   constructor(vms: () => readonly VmEntry[]) {
     const registers = [this.registry];
@@ -45,6 +48,14 @@ export class DaemonMetrics {
     this.storeWriteFailures = new Counter({
       name: 'uefi_vars_store_write_failures_total', help: 'Store writes that failed (the request was refused and undone), by named reason',
       labelNames: ['reason'], registers,
+    });
+    this.auditRecords = new Counter({
+      name: 'uefi_vars_audit_records_total', help: 'Secure Boot changes audited (docs/audit.md), by VM, variable and result (applied or refused)',
+      labelNames: ['vm', 'variable', 'result'], registers,
+    });
+    this.auditWriteFailures = new Counter({
+      name: 'uefi_vars_audit_write_failures_total', help: 'Audit records that could not be written (the store is not affected), by sink (file or postgres)',
+      labelNames: ['sink'], registers,
     });
     new Gauge({
       name: 'uefi_vars_storage_used_bytes', help: 'Variable storage in use per VM, accounted as QEMU does (spec 3.8)',

@@ -235,7 +235,8 @@ export class VmRegistry {
     }
   }
 
-  private database(): Promise<PgStore> {
+  /** The database (postgres layout), for the audit table too. */
+  database(): Promise<PgStore> {
     return this.pg ?? Promise.reject(new VmError('store-unavailable', 'postgres: not connected'));
   }
 

@@ -13,6 +13,7 @@ import { WorkTracker, DEFAULT_RATE_LIMIT, type RateLimit } from './limits.js';
 import { listenUnix, listenFd } from './listen.js';
 import { adoptWithSharedReads } from './read-buffer.js';
 import { createApiHandler } from './api.js';
+import { AuditSinks } from './audit-sink.js';
 import { StoreLock, storeLockPath, stateDirLockPath } from '../persist/store-lock.js';
 import { OwnershipLostError, redactUrl } from '../persist/postgres.js';
 
@@ -63,6 +64,8 @@ export class Daemon {
   readonly registry: VmRegistry;
   readonly metrics: DaemonMetrics;
   readonly logger: Logger;
+  /** Where audit records of Secure Boot changes go (audit-sink.ts). */
+  readonly audit: AuditSinks;
   private readonly work = new WorkTracker();
   private readonly raw: RawDevices;
   private readonly connections = new Set<Connection>();
@@ -81,7 +84,10 @@ export class Daemon {
       options: config.options ?? {},
       rateLimit: config.rateLimit ?? DEFAULT_RATE_LIMIT,
       ...(config.lenientJson ? { lenientJson: (vm: string, line: string) => this.logger.warn({ vm }, line) } : {}),
-      onLoad: (vm) => this.logger.info({ vm: vm.id, store: vm.storePath, variables: vm.service.variables().length }, 'VM store loaded'),
+      onLoad: (vm) => {
+        this.audit.attach(vm);
+        this.logger.info({ vm: vm.id, store: vm.storePath, variables: vm.service.variables().length }, 'VM store loaded');
+      },
       onSaveError: (vm, e) => {
         const reason = e instanceof OwnershipLostError ? 'ownership-lost' : 'write-failed';
         this.metrics.storeWriteFailures.inc({ reason });
@@ -89,6 +95,7 @@ export class Daemon {
       },
     });
     this.metrics = new DaemonMetrics(() => this.registry.loaded());
+    this.audit = new AuditSinks({ logger: this.logger, metrics: this.metrics, layout: config.layout, database: () => this.registry.database() });
     this.raw = new RawDevices({
       usePio: config.usePio ?? false,
       handlerFor: (vm) => this.handlerFor(vm),
@@ -158,7 +165,7 @@ export class Daemon {
       await listenUnix(data, path);
       this.ownedPaths.push(path);
     }
-    const api = { registry: this.registry, metrics: this.metrics, logger: this.logger, work: this.work, isStopping: () => this.isStopping };
+    const api = { registry: this.registry, metrics: this.metrics, logger: this.logger, work: this.work, isStopping: () => this.isStopping, audit: this.audit };
     if (c.apiFd !== undefined || c.apiSocketPath !== undefined) {
       const s = apiServer(createApiHandler(api));
       this.apiServers.push(s);
@@ -248,6 +255,8 @@ export class Daemon {
       const closed = this.closeListeners();
       for (const c of this.connections) c.shutdown();
       await this.work.idle();
+      // The audit records of the requests answered so far reach their trail before the database closes.
+      await this.audit.drain(this.registry.loaded());
       // Whatever HTTP connection is still open has nothing in flight any more.
       for (const s of this.apiServers) s.closeAllConnections();
       await closed;

@@ -21,6 +21,7 @@ import { checkName, displayName } from '../wire/ucs2.js';
 import { Attr } from '../wire/attributes.js';
 import { makeVariable, type Variable } from '../store/variable.js';
 import type { StoreBackend } from '../store/backend.js';
+import { ensureAuditTable, insertAudit, selectAudit, type AuditRow, type AuditQuery } from './postgres-audit.js';
 
 /**
  * PostgreSQL stores, for fleets whose VMs move between hosts (DESIGN.md,
@@ -93,6 +94,9 @@ export interface PgVmRow { vmId: string; owner: string }
 
 /** The database: schema, listing, and claiming VMs. */
 export class PgStore {
+  /** Why the audit table could not be created (a role without CREATE), if it could not. */
+  auditUnavailable: string | undefined;
+
   private constructor(private readonly pool: pg.Pool, readonly owner: string) {}
 
   /** Connect and create the tables if missing. Throws PgStoreError naming the problem. */
@@ -109,8 +113,9 @@ export class PgStore {
         // Tables an administrator made are used as they are: a role that may only read and
         // write them could not even run CREATE TABLE IF NOT EXISTS.
         const there = await c.query('SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present', [VMS, VARS]);
-        if ((there.rows[0] as { present: boolean }).present) return;
-        for (const sql of SCHEMA) await c.query(sql);
+        if (!(there.rows[0] as { present: boolean }).present) for (const sql of SCHEMA) await c.query(sql);
+        // Added after the first schema: a database made by an older uefi-vars gets it here.
+        store.auditUnavailable = await ensureAuditTable(c);
       });
     } catch (e) {
       await pool.end().catch(() => undefined);
@@ -121,6 +126,21 @@ export class PgStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** Append one audit record (persist/postgres-audit.ts); its own statement, after the store write it records. */
+  async appendAudit(row: AuditRow): Promise<void> {
+    await insertAudit(this.pool, row);
+  }
+
+  /** A VM's audit records, oldest first; none when no daemon ever used this database. */
+  async auditRecords(vmId: string, query?: AuditQuery): Promise<Record<string, unknown>[]> {
+    try {
+      return await selectAudit(this.pool, vmId, query);
+    } catch (e) {
+      if (isDatabaseError(e) && e.code === UNDEFINED_TABLE) return [];
+      throw new PgStoreError(`postgres: VM ${vmId}: audit: ${describe(e)}`);
+    }
   }
 
   async exists(vmId: string): Promise<boolean> {

@@ -316,11 +316,17 @@ test('tables an administrator made are used by a role that may not create any (a
   const inFleet = new URL(url);
   inFleet.searchParams.set('options', '-c search_path=fleet');
   await (await PgStore.open({ url: inFleet.toString(), owner: 'admin' })).close();
-  assert.equal(Number((await sql(url, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'fleet' AND tablename LIKE 'uefi_vars%'`)).rows[0].n), 2);
+  assert.equal(Number((await sql(url, `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'fleet' AND tablename LIKE 'uefi_vars%'`)).rows[0].n), 3); // vm, variable, audit
   await sql(url, 'REVOKE CREATE ON SCHEMA fleet FROM CURRENT_USER');
   await assert.rejects(sql(inFleet.toString(), 'CREATE TABLE IF NOT EXISTS uefi_vars_vm (x int)'), /permission denied/, 'the role really may not create tables there');
   const db = await open(t, inFleet.toString(), 'host-a');
   const { backend } = await db.claim('vm1');
   await backend.save([makeVariable({ guid: TEST_GUID, name: encodeName('V'), attributes: 7, data: Uint8Array.of(1) })]);
   assert.equal(Number((await sql(url, 'SELECT count(*) AS n FROM fleet.uefi_vars_variable')).rows[0].n), 1);
+  // Without the audit table, and a role that may not add it: the stores still work; each audit insert fails (docs/audit.md).
+  await sql(url, 'DROP TABLE fleet.uefi_vars_audit');
+  const later = await open(t, inFleet.toString(), 'host-b');
+  assert.match(later.auditUnavailable ?? '', /permission denied/);
+  assert.equal((await later.claim('vm1')).variables.length, 1);
+  await assert.rejects(later.appendAudit({ vm: 'vm1', time: new Date().toISOString(), variable: 'db', applied: true, status: 'EFI_SUCCESS', record: {} }), /uefi_vars_audit/);
 });
