@@ -55,6 +55,7 @@ export function setVariable(s: ServiceState, m: Message): Outcome | Promise<Outc
         requireSelfSignedPk: s.options.requireSelfSignedPk,
         allowPkSignedDb: s.options.allowPkSignedDb,
         allowKekSignedKekAppend: s.options.allowKekSignedKekAppend,
+        verifier: s.verifier,
       }).then((r) => {
         if (r instanceof Refusal) return fail(r.reason, HEADER_ONLY, r.deviation);
         const next = r.payload.length > 0
