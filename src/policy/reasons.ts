@@ -79,6 +79,8 @@ export const PolicyReasons = {
   'var-check-name-empty': { status: EfiStatus.INVALID_PARAMETER, deviation: 'varcheck-functions' },
   'var-check-bad-revision': { status: EfiStatus.INVALID_PARAMETER, deviation: 'varcheck-functions' },
   'var-check-after-end-of-dxe': { status: EfiStatus.ACCESS_DENIED, deviation: 'varcheck-functions' },
+  // Our bound on the property table (var-check.ts PROPERTY_TABLE_LIMITS), as P10 bounds the policy table.
+  'var-check-table-full': { status: EfiStatus.OUT_OF_RESOURCES, deviation: 'policy-table-full' },
   'property-not-found': { status: EfiStatus.NOT_FOUND, deviation: 'varcheck-functions' },
   'property-read-only': { status: EfiStatus.WRITE_PROTECTED },
   'property-attributes': { status: EfiStatus.INVALID_PARAMETER },

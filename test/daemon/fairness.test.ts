@@ -5,9 +5,10 @@
  * alternates Setup-Mode db writes of 200 distinct X.509 lists (each parsed by the
  * format check) with private writes whose PKCS#7 makes the signer lookup compare
  * a long issuer Name against many same-serial certificates; B reads a variable
- * in a loop. B's p99 is asserted with headroom for this loaded 2-core machine
- * (the strict 5 ms figure is `npm run bench fairness`); the measured figures are
- * printed.
+ * every 2 ms (latency counted from when each read was due). B's p99 is asserted
+ * with headroom for this loaded 2-core machine (the strict 5 ms figure is
+ * `npm run bench fairness`); the measured figures are printed. FAIR_WORKERS=0 runs
+ * the checks on the event loop, as before the pool: then this test fails.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,10 +38,13 @@ test('a VM sending expensive authenticated writes back to back does not stall an
   t.diagnostic(`alone: ${describeFigures(quiet)}`);
   t.diagnostic(`while the other VM writes: ${describeFigures(f)}; hostile writes, ms each: ${f.writeMs.map((w) => w.toFixed(0)).join(', ')}`);
   assert.ok(f.reads >= 50, `the quiet VM was served while the hostile one wrote (${f.reads} reads)`);
-  // Robust bound for a shared, loaded 2-core machine (the strict 5 ms figure is `npm run bench fairness`).
-  assert.ok(f.p99 <= 25, `quiet VM p99 ${f.p99.toFixed(2)} ms <= 25 ms`);
+  // A robust bound for a shared, loaded 2-core machine (the strict 5 ms figure is `npm run bench fairness`):
+  // 25 ms, or four times what the quiet VM sees with nothing else running when the host itself is that slow.
+  const bound = Math.max(25, 4 * quiet.p99);
+  assert.ok(f.p99 <= bound, `quiet VM p99 ${f.p99.toFixed(2)} ms <= ${bound.toFixed(2)} ms`);
+  // Whatever the host's load, the quiet VM never waits for a whole hostile write (on the event loop it did: p99 = seconds).
   const cheapest = Math.min(...f.writeMs);
-  assert.ok(f.p99 < cheapest, `quiet VM p99 ${f.p99.toFixed(2)} ms below the cheapest hostile write (${cheapest.toFixed(2)} ms)`);
+  assert.ok(f.p99 < cheapest / 2, `quiet VM p99 ${f.p99.toFixed(2)} ms well below the cheapest hostile write (${cheapest.toFixed(2)} ms)`);
 
   // The hostile VM's own outcome is the rules': db holds the last accepted write, the refused private variable does not exist.
   const a = await DaemonClient.connect(d.socket, 'vm-hostile');
