@@ -24,5 +24,5 @@ export interface AuthVerifier {
 export const inProcessVerifier: AuthVerifier = {
   verifyDetached: (certData, content, anchors) => verifyDetached(certData, content, anchors),
   verifyPrivate: (certData, content) => verifyPrivate(certData, content),
-  signatureListFormat: (variable, data) => Promise.resolve(checkSignatureListFormat(variable, data)),
+  signatureListFormat: async (variable, data) => checkSignatureListFormat(variable, data),
 };

@@ -96,7 +96,9 @@ export class VerifyPool implements AuthVerifier {
   }
 
   private runHere(p: Pending): void {
-    p.fallback().then(p.resolve, p.reject);
+    let r: Promise<JobResult>;
+    try { r = p.fallback(); } catch (e) { p.reject(e); return; }
+    r.then(p.resolve, p.reject);
   }
 
   private pump(): void {
