@@ -39,8 +39,8 @@ test('a VM sending expensive authenticated writes back to back does not stall an
   t.diagnostic(`while the other VM writes: ${describeFigures(f)}; hostile writes, ms each: ${f.writeMs.map((w) => w.toFixed(0)).join(', ')}`);
   assert.ok(f.reads >= 50, `the quiet VM was served while the hostile one wrote (${f.reads} reads)`);
   // A robust bound for a shared, loaded 2-core machine (the strict 5 ms figure is `npm run bench fairness`):
-  // 25 ms, or four times what the quiet VM sees with nothing else running when the host itself is that slow.
-  const bound = Math.max(25, 4 * quiet.p99);
+  // 25 ms, or eight times what the quiet VM sees with nothing else running when the host itself is that slow.
+  const bound = Math.max(25, 8 * quiet.p99);
   assert.ok(f.p99 <= bound, `quiet VM p99 ${f.p99.toFixed(2)} ms <= ${bound.toFixed(2)} ms`);
   // Whatever the host's load, the quiet VM never waits for a whole hostile write (on the event loop it did: p99 = seconds).
   const cheapest = Math.min(...f.writeMs);
