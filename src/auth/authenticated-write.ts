@@ -11,6 +11,7 @@ import { parseAuth2 } from './descriptor.js';
 import { verifyDetached, verifyPrivate } from './pkcs7.js';
 import { x509Certificates } from '../wire/siglist.js';
 import { checkSignatureListFormat } from './siglist-rules.js';
+import type { AuthVerifier } from './verifier.js';
 import { customModeOn, Names, type SecureBootState, secureBootVariable } from './secure-boot.js';
 
 export interface AuthWrite {
@@ -27,6 +28,8 @@ export interface AuthEnv {
   requireSelfSignedPk: boolean;
   allowPkSignedDb: boolean;
   allowKekSignedKekAppend: boolean;
+  /** Where the PKCS#7 and signature-list checks run (auth/verifier.ts); the calling thread when absent. */
+  verifier?: AuthVerifier | undefined;
 }
 
 export interface AuthAccepted {
@@ -83,12 +86,12 @@ export async function authenticateWrite(w: AuthWrite, old: Variable | undefined,
     deviation = keyDbRule ?? (verify === 'wrapped' ? 'pkcs7-content-info' : undefined);
     // edk2 CheckSignatureListFormat: a key database holds well-formed signature lists.
     if (d.payload.length > 0) {
-      const problem = checkSignatureListFormat(sbVar, d.payload);
+      const problem = env.verifier ? await env.verifier.signatureListFormat(sbVar, d.payload) : checkSignatureListFormat(sbVar, d.payload);
       if (problem) return new Refusal('auth-siglist-format', problem);
     }
   } else {
     if (d.certData.length === 0) return new Refusal('auth-no-signature');
-    const r = await verifyPrivate(d.certData, content());
+    const r = await (env.verifier ? env.verifier.verifyPrivate(d.certData, content()) : verifyPrivate(d.certData, content()));
     if (!r.ok) return new Refusal(r.reason === 'untrusted' ? 'auth-untrusted' : 'auth-signature', r.detail);
     digest = r.digest;
     // QEMU refuses a ContentInfo-wrapped PKCS#7 (#7) and binds to certificate 0 and the last one (#16).
@@ -149,7 +152,7 @@ async function verifySecureBootWrite(
     if (env.allowPkSignedDb) anchors = anchorsFrom(env.store, Guids.globalVariable, Names.PK).concat(anchors);
   }
   if (anchors.length === 0) return new Refusal('auth-no-trust-anchor');
-  const r = await verifyDetached(certData, content(), anchors);
+  const r = await (env.verifier ? env.verifier.verifyDetached(certData, content(), anchors) : verifyDetached(certData, content(), anchors));
   if (!r.ok) return new Refusal(r.reason === 'untrusted' ? 'auth-untrusted' : 'auth-signature', r.detail);
   return r.wrapped ? 'wrapped' : undefined;
 }

@@ -44,6 +44,7 @@ export const serveSpec: CommandSpec = {
     opt(LIMITS, { name: 'max-connections', type: 'string', value: 'N', help: 'data connections open at once (default 1024)' }),
     opt(LIMITS, { name: 'hello-timeout', type: 'string', value: 'MS', help: `close a connection that has not said HELLO by then (default ${DEFAULT_CONNECTION_LIMITS.helloTimeoutMs})` }),
     opt(LIMITS, { name: 'memory-timeout', type: 'string', value: 'MS', help: `how long the VMM may take over a MEM_READ/MEM_WRITE (default ${DEFAULT_CONNECTION_LIMITS.memoryTimeoutMs})` }),
+    opt(LIMITS, { name: 'verify-workers', type: 'string', value: 'N', help: 'threads for the signature checks of authenticated writes, off the event loop (default CPUs - 1, 1..4; 0: on the event loop)' }),
     opt(LIMITS, { name: 'use-pio', type: 'boolean', help: 'FLAGS.USE_PIO in the register mode (QEMU use-pio)' }),
     opt(PROCESS, CONFIG_OPTION),
     opt(PROCESS, { name: 'pid-file', type: 'string', value: 'FILE', help: 'write the daemon\'s pid to FILE once listening; removed at a clean stop' }),
@@ -176,6 +177,8 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig & { logger: Logge
   const maxInFlightPerVm = intOption(p, 'max-in-flight') ?? DEFAULT_CONNECTION_LIMITS.maxInFlightPerVm;
   if (maxInFlightPerVm < 1) throw new UsageError('--max-in-flight must be at least 1');
   const maxConnections = intOption(p, 'max-connections');
+  const verifyWorkers = intOption(p, 'verify-workers');
+  if (verifyWorkers !== undefined && verifyWorkers > 64) throw new UsageError('--verify-workers is 0..64');
   const helloTimeoutMs = intOption(p, 'hello-timeout') ?? DEFAULT_CONNECTION_LIMITS.helloTimeoutMs;
   const memoryTimeoutMs = intOption(p, 'memory-timeout') ?? DEFAULT_CONNECTION_LIMITS.memoryTimeoutMs;
   // Node timers hold at most 2^31 − 1 ms; beyond, they would fire at once.
@@ -198,6 +201,7 @@ async function configFrom(p: ParsedArgs): Promise<DaemonConfig & { logger: Logge
     rateLimit: { ratePerSecond, burst },
     limits: { maxInFlightPerVm, helloTimeoutMs, memoryTimeoutMs },
     ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(verifyWorkers !== undefined ? { verifyWorkers } : {}),
     logger: logger(level, p.values.get('log-file')),
   };
 }

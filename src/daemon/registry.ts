@@ -8,6 +8,7 @@ import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
 import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
+import type { AuthVerifier } from '../auth/verifier.js';
 
 /** Where the daemon keeps stores: one file for one VM, or one file per VM in a directory. */
 export type StoreLayout =
@@ -55,6 +56,8 @@ export interface RegistryConfig {
   layout: StoreLayout;
   options: Partial<ServiceOptions>;
   rateLimit: RateLimit;
+  /** Where every VM's signature checks run (verify-pool.ts); the event loop when absent. */
+  verifier?: AuthVerifier;
   /** `--lenient-json`: load JSON stores as QEMU does; called once per repaired field. */
   lenientJson?: (vmId: string, warning: string) => void;
   /** Called once per VM after its store is loaded (logs, metrics). */
@@ -183,7 +186,7 @@ export class VmRegistry {
       throw e instanceof VmError ? e : new VmError('store-unavailable', (e as Error).message);
     }
     if (!variables) throw new VmError('vm-not-found', `no VM ${key}`);
-    const service = await VariableService.create({ variables, options: this.config.options });
+    const service = await VariableService.create({ variables, options: this.config.options, ...this.verifierInit() });
     return new VmEntry(key, this.storePath(key), service, undefined, this.config.rateLimit, false);
   }
 
@@ -247,15 +250,19 @@ export class VmRegistry {
     return { save: (nv: readonly Variable[]) => backend.save(nv).catch((e: Error) => { report(id, e); throw e; }) };
   }
 
+  private verifierInit(): { verifier?: AuthVerifier } {
+    return this.config.verifier ? { verifier: this.config.verifier } : {};
+  }
+
   private async load(id: string, path: string): Promise<VmEntry> {
     if (this.config.layout.kind === 'memory') {
-      const service = await VariableService.create({ options: this.config.options });
+      const service = await VariableService.create({ options: this.config.options, ...this.verifierInit() });
       return this.admit(new VmEntry(id, path, service, undefined, this.config.rateLimit));
     }
     if (this.config.layout.kind === 'postgres') {
       try {
         const { variables, backend } = await (await this.database()).claim(id);
-        const service = await VariableService.create({ variables, backend: this.reporting(id, backend), options: this.config.options });
+        const service = await VariableService.create({ variables, backend: this.reporting(id, backend), options: this.config.options, ...this.verifierInit() });
         return this.admit(new VmEntry(id, path, service, backend, this.config.rateLimit));
       } catch (e) {
         if (e instanceof VmError) throw e;
@@ -274,7 +281,7 @@ export class VmRegistry {
     try {
       backend = FileBackend.for(loaded);
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
-      service = await VariableService.create({ variables: loaded.variables, backend: this.reporting(id, backend), options: this.config.options });
+      service = await VariableService.create({ variables: loaded.variables, backend: this.reporting(id, backend), options: this.config.options, ...this.verifierInit() });
     } catch (e) {
       throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }

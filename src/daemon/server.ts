@@ -11,6 +11,7 @@ import { DaemonMetrics, functionLabel, statusLabel } from './metrics.js';
 import { createLogger } from './logging.js';
 import { WorkTracker, DEFAULT_RATE_LIMIT, type RateLimit } from './limits.js';
 import { listenUnix, listenFd } from './listen.js';
+import { VerifyPool, defaultVerifyWorkers } from './verify-pool.js';
 import { adoptWithSharedReads } from './read-buffer.js';
 import { createApiHandler } from './api.js';
 import { AuditSinks } from './audit-sink.js';
@@ -39,6 +40,12 @@ export interface DaemonConfig {
   logger?: Logger;
   /** `--lenient-json`: JSON stores load as QEMU loads them, one warning per repaired field. */
   lenientJson?: boolean;
+  /**
+   * Threads for the PKCS#7 / X.509 checks of authenticated writes (verify-pool.ts),
+   * so one VM's expensive write does not stall the others; 0 runs them on the event
+   * loop. Default: one less than the CPUs, 1 to 4.
+   */
+  verifyWorkers?: number;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -76,11 +83,17 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private nextConn = 1;
   private readonly handlers = new WeakMap<VmEntry, MmHandler>();
+  private readonly verifyPool: VerifyPool | undefined;
 
   private constructor(private readonly config: DaemonConfig) {
     this.logger = config.logger ?? createLogger('info');
+    const workers = config.verifyWorkers ?? defaultVerifyWorkers();
+    this.verifyPool = workers > 0
+      ? new VerifyPool(workers, (e) => this.logger.error({ err: e.message }, 'signature-check worker failed; its check ran on the event loop'))
+      : undefined;
     this.registry = new VmRegistry({
       layout: config.layout,
+      ...(this.verifyPool ? { verifier: this.verifyPool } : {}),
       options: config.options ?? {},
       rateLimit: config.rateLimit ?? DEFAULT_RATE_LIMIT,
       ...(config.lenientJson ? { lenientJson: (vm: string, line: string) => this.logger.warn({ vm }, line) } : {}),
@@ -115,6 +128,7 @@ export class Daemon {
     const d = new Daemon(config);
     try {
       await d.claimStores();
+      d.verifyPool?.warm();
       await d.listen();
       await d.registry.open();
     } catch (e) {
@@ -263,6 +277,7 @@ export class Daemon {
       await Promise.all(this.ownedPaths.map((p) => unlink(p).catch(() => undefined)));
       await this.storeLock?.release();
       await this.registry.close().catch((e: Error) => this.logger.warn({ err: e.message }, 'closing the database'));
+      await this.verifyPool?.close();
       this.logger.info('stopped');
     })();
     return this.stopping;

@@ -10,7 +10,7 @@ import {
   resolvePolicyOptions,
 } from './types.js';
 import {
-  type FunctionOutcome, PROPERTY_SIZE, PropertyMsg, PropertyTable, decodeProperty, encodeProperty,
+  type FunctionOutcome, PROPERTY_SIZE, PROPERTY_TABLE_LIMITS, PropertyMsg, PropertyTable, decodeProperty, encodeProperty,
   readPropertyRequest, PROPERTY_REVISION,
 } from './var-check.js';
 
@@ -135,7 +135,8 @@ export class VariablePolicy {
     if (typeof req === 'string') return this.outcome(req, 16);
     const property = decodeProperty(msg, PropertyMsg.property);
     if (property.revision !== PROPERTY_REVISION) return this.outcome('var-check-bad-revision', 16);
-    this.s.properties.set(req.guid, req.name, property);
+    const full = this.s.properties.set(req.guid, req.name, property);
+    if (full) return this.outcome(full, 16);
     return this.outcome(undefined, PropertyMsg.name + req.nameSize);
   }
 
@@ -204,7 +205,9 @@ export class VariablePolicy {
         if (u === 0) break;
         name += String.fromCharCode(u);
       }
-      p.s.properties.set(rec.guid, name, decodeProperty(rec.property));
+      if (p.s.properties.set(rec.guid, name, decodeProperty(rec.property))) {
+        throw new PolicySnapshotError('property-table-full', `policy snapshot holds more properties than ${PROPERTY_TABLE_LIMITS.entries} / ${PROPERTY_TABLE_LIMITS.bytes} bytes`);
+      }
     }
     p.s.locked = snap.locked;
     p.s.disabled = snap.disabled;

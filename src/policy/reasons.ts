@@ -81,6 +81,8 @@ export const PolicyReasons = {
   'var-check-name-empty': { deviation: 'varcheck-functions' },
   'var-check-bad-revision': { deviation: 'varcheck-functions' },
   'var-check-after-end-of-dxe': { deviation: 'varcheck-functions' },
+  // Our bound on the property table (var-check.ts PROPERTY_TABLE_LIMITS), as P10 bounds the policy table.
+  'var-check-table-full': { deviation: 'policy-table-full' },
   'property-not-found': { deviation: 'varcheck-functions' },
   'property-read-only': {},
   'property-attributes': {},

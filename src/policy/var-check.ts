@@ -65,13 +65,39 @@ function key(guid: GuidText, name: string): string { return guid + '/' + name; }
 
 export interface PropertyRecord { readonly guid: GuidText; readonly name: string; readonly property: VarCheckProperty }
 
+/**
+ * Bounds on the property table, the same as the policy table's (docs/policy.md P10,
+ * POLICY_TABLE_LIMITS): function 9 is open to the guest until EndOfDxe (spec §2.4),
+ * and edk2's VarCheckLibVariablePropertySet grows its table until an allocation
+ * fails (then EFI_OUT_OF_RESOURCES), so without a bound a guest could make the
+ * service — and every snapshot of it — hold any amount (issue 18: 2,000 properties
+ * with 32 KB names kept 84 MB). Bytes count what a record keeps: GUID, property and
+ * the UCS-2 name with its NUL.
+ */
+export const PROPERTY_TABLE_LIMITS = { entries: 1024, bytes: 256 * 1024 } as const;
+
+function recordBytes(name: string): number { return 16 + PROPERTY_SIZE + 2 * (name.length + 1); }
+
 /** The property table, keyed by GUID + name (code units without the NUL). */
 export class PropertyTable {
   private readonly byKey = new Map<string, PropertyRecord>();
+  private bytes = 0;
 
-  /** VarCheckLibVariablePropertySet: a later set for the same name replaces the earlier one. */
-  set(guid: GuidText, name: string, property: VarCheckProperty): void {
-    this.byKey.set(key(guid, name), { guid, name, property });
+  /**
+   * VarCheckLibVariablePropertySet: a later set for the same name replaces the
+   * earlier one (which never needs room); a new name that would take the table past
+   * PROPERTY_TABLE_LIMITS is refused and changes nothing.
+   */
+  set(guid: GuidText, name: string, property: VarCheckProperty): 'var-check-table-full' | undefined {
+    const k = key(guid, name);
+    const old = this.byKey.get(k);
+    if (!old) {
+      const grow = recordBytes(name);
+      if (this.byKey.size >= PROPERTY_TABLE_LIMITS.entries || this.bytes + grow > PROPERTY_TABLE_LIMITS.bytes) return 'var-check-table-full';
+      this.bytes += grow;
+    }
+    this.byKey.set(k, { guid, name, property });
+    return undefined;
   }
 
   /**
@@ -98,7 +124,9 @@ export class PropertyTable {
 
   records(): PropertyRecord[] { return [...this.byKey.values()]; }
   get size(): number { return this.byKey.size; }
-  clear(): void { this.byKey.clear(); }
+  /** What the records keep, as PROPERTY_TABLE_LIMITS counts it. */
+  get byteSize(): number { return this.bytes; }
+  clear(): void { this.byKey.clear(); this.bytes = 0; }
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SecureBootState } from '../auth/secure-boot.js';
 import type { VariablePolicy, PolicyContext } from '../policy/engine.js';
 import type { ServiceOptions } from './options.js';
 import type { Variable } from '../store/variable.js';
+import type { AuthVerifier } from '../auth/verifier.js';
 
 /** The mutable state a request works on; owned by VariableService, passed to handlers. */
 export interface ServiceState {
@@ -17,6 +18,8 @@ export interface ServiceState {
   bufferSize: number;
   /** Durably record the NV variables; rejects if it could not. */
   persist?: ((nv: readonly Variable[]) => Promise<void>) | undefined;
+  /** Where signature checks run (ServiceInit.verifier); the calling thread when absent. */
+  readonly verifier?: AuthVerifier | undefined;
 }
 
 /** "Fits in the buffer" (spec §2.4): the reply must fit behind the 24-byte MM header. */

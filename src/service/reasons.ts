@@ -153,6 +153,8 @@ const STATUS: { readonly [R in Reason]: bigint } = {
   'var-check-name-empty': S.INVALID_PARAMETER,
   'var-check-bad-revision': S.INVALID_PARAMETER,
   'var-check-after-end-of-dxe': S.ACCESS_DENIED,
+  // Our bound on the property table, like P10's on policies (docs/policy.md P10: edk2 runs out of pool)
+  'var-check-table-full': S.OUT_OF_RESOURCES,
   'property-not-found': S.NOT_FOUND,
   'property-read-only': S.WRITE_PROTECTED,
   'property-attributes': S.INVALID_PARAMETER,

@@ -52,6 +52,7 @@ export function setVariable(s: ServiceState, m: MessageView): Outcome | Promise<
         requireSelfSignedPk: s.options.requireSelfSignedPk,
         allowPkSignedDb: s.options.allowPkSignedDb,
         allowKekSignedKekAppend: s.options.allowKekSignedKekAppend,
+        verifier: s.verifier,
       }).then((r) => {
         if (r instanceof Refusal) return fail(r.reason, HEADER_ONLY, r.deviation);
         const next = r.payload.length > 0

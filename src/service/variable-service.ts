@@ -7,6 +7,7 @@ import type { Variable } from '../store/variable.js';
 import { phaseOf, type Phase, type PhaseFlags } from '../store/access.js';
 import { initializeAuthVariables } from '../auth/init.js';
 import type { SecureBootState } from '../auth/secure-boot.js';
+import type { AuthVerifier } from '../auth/verifier.js';
 import { VariablePolicy, type PolicySnapshot } from '../policy/engine.js';
 import { type ServiceOptions, resolveOptions, DEFAULT_BUFFER_SIZE } from './options.js';
 import type { MmHandler, MmResult } from './mm-handler.js';
@@ -31,6 +32,12 @@ export interface ServiceInit {
   variables?: Iterable<Variable>;
   backend?: StoreBackend;
   options?: Partial<ServiceOptions>;
+  /**
+   * Where the PKCS#7 and signature-list checks of authenticated writes run
+   * (auth/verifier.ts): the daemon passes a worker pool so one VM's expensive
+   * write does not hold up the others (issue 18). Not part of a snapshot.
+   */
+  verifier?: AuthVerifier;
 }
 
 /** Everything needed to resume a service elsewhere (migration, spec §1.7). */
@@ -77,6 +84,7 @@ export class VariableService implements MmHandler {
       options,
       bufferSize: DEFAULT_BUFFER_SIZE,
       persist: backend ? (nv) => backend.save(nv) : undefined,
+      verifier: init.verifier,
     };
   }
 
@@ -89,8 +97,8 @@ export class VariableService implements MmHandler {
   }
 
   /** Resume from a snapshot without a reset (incoming migration). */
-  static async restore(snap: ServiceSnapshot, backend?: StoreBackend): Promise<VariableService> {
-    const svc = new VariableService({ variables: snap.variables, options: snap.options, ...(backend ? { backend } : {}) });
+  static async restore(snap: ServiceSnapshot, backend?: StoreBackend, verifier?: AuthVerifier): Promise<VariableService> {
+    const svc = new VariableService({ variables: snap.variables, options: snap.options, ...(backend ? { backend } : {}), ...(verifier ? { verifier } : {}) });
     svc.state.flags = { ...snap.flags };
     svc.state.sb = { ...snap.secureBoot };
     svc.state.policy = VariablePolicy.restore(snap.policy);

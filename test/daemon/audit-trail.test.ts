@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Daemon, type DaemonConfig } from '../../src/daemon/server.js';
 import { createLogger } from '../../src/daemon/logging.js';
-import { DaemonClient } from '../../src/daemon/client.js';
+import { DaemonClient } from '../../src/daemon/vmm-client.js';
 import { encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { PgStore } from '../../src/persist/postgres.js';

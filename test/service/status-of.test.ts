@@ -115,6 +115,7 @@ const EXPECTED: readonly (readonly [Reason, StatusName, string])[] = [
   ['var-check-name-empty', 'INVALID_PARAMETER', 'edk2 VarCheckLibVariablePropertySet'],
   ['var-check-bad-revision', 'INVALID_PARAMETER', 'edk2 VarCheckLibVariablePropertySet'],
   ['var-check-after-end-of-dxe', 'ACCESS_DENIED', 'edk2 SmmVariableHandler (property set after EndOfDxe)'],
+  ['var-check-table-full', 'OUT_OF_RESOURCES', 'docs/policy.md P10 (our bound; edk2 allocation failure answers EFI_OUT_OF_RESOURCES)'],
   ['property-not-found', 'NOT_FOUND', 'edk2 VarCheckLibVariablePropertyGet'],
   ['property-read-only', 'WRITE_PROTECTED', 'edk2 VarCheckLibSetVariableCheck'],
   ['property-attributes', 'INVALID_PARAMETER', 'edk2 VarCheckLibSetVariableCheck'],
