@@ -1,7 +1,8 @@
 import { loadStoreFile, saveStoreFile, type LoadedStore } from '../persist/store-file.js';
 import { assertStoreFree } from '../persist/store-lock.js';
+import { edk2Codec } from '../persist/edk2-fd.js';
 import { writeFileAtomic } from '../persist/atomic-file.js';
-import { formatFromExtension, type StoreFormat } from '../persist/formats.js';
+import { DEFAULT_FORMAT, FORMAT_CHOICES, FORMAT_LIST, formatFromExtension, formatNamed, type StoreFormat } from '../persist/formats.js';
 import { parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './command.js';
 import { parseGuidArg } from './set.js';
 import { Exit, err, out } from './io.js';
@@ -29,7 +30,7 @@ export const enrollSpec: CommandSpec = {
   name: 'enroll',
   summary: 'set PK/KEK/db/dbx (and a few other variables) in one step, as virt-fw-vars does',
   usage: [
-    'enroll STORE [options] [--output OUT [--to json|edk2|aws]] [--dry-run [--json]]',
+    `enroll STORE [options] [--output OUT [--to ${FORMAT_CHOICES}]] [--dry-run [--json]]`,
     'enroll --input IN --output OUT [options]      (virt-fw-vars spelling; also --inplace FILE)',
     'enroll --distro-list',
   ],
@@ -39,7 +40,7 @@ export const enrollSpec: CommandSpec = {
     { name: 'in-place', type: 'string', value: 'FILE', help: 'alias of --inplace', group: S },
     { name: 'output', short: 'o', type: 'string', value: 'OUT', help: 'write the result to OUT instead of in place; format from --to, else OUT\'s extension, else the input\'s', group: S },
     { name: 'output-json', type: 'string', value: 'OUT', help: 'also write the result as QEMU/virt-firmware JSON to OUT', group: S },
-    { name: 'to', type: 'string', value: 'json|edk2|aws', help: 'format of --output', group: S },
+    { name: 'to', type: 'string', value: FORMAT_CHOICES, help: 'format of --output', group: S },
     { name: 'dry-run', type: 'boolean', help: 'print what would change; write nothing', group: S },
     { name: 'json', type: 'boolean', help: 'print the change report as JSON', group: S },
     { name: 'loglevel', short: 'l', type: 'string', value: 'LEVEL', help: 'accepted for virt-fw-vars scripts; ignored', group: S },
@@ -72,8 +73,6 @@ export const enrollSpec: CommandSpec = {
     + 'fully parse is never written. Exit 0 success, 1 usage or I/O error. See docs/cli.md.',
 };
 
-const FORMATS: Record<string, StoreFormat> = { json: 'json', edk2: 'edk2', fd: 'edk2', aws: 'aws' };
-
 function owned(c: OwnedCert): OwnedDer { return { owner: c.owner, der: bundledCert(c.cert) }; }
 
 function oneOf<T extends string>(p: ParsedArgs, key: string, choices: readonly T[]): T | undefined {
@@ -96,9 +95,9 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const source = sourceOf(p);
   const steps = await buildSteps(p);
   // A store that does not fully parse stops here: nothing is ever written over it.
-  const loaded: LoadedStore = source ? await loadStoreFile(source) : { path: '(empty store)', format: 'json', variables: [] };
+  const loaded: LoadedStore = source ? await loadStoreFile(source) : { path: '(empty store)', format: DEFAULT_FORMAT, variables: [] };
   // efivarfs is never written in place (refused below); an --output takes the format its name says.
-  const { inPlace, targets } = targetsOf(p, source, loaded.format === 'efivarfs' ? 'json' : loaded.format);
+  const { inPlace, targets } = targetsOf(p, source, loaded.readOnly ? DEFAULT_FORMAT : loaded.format);
   if (inPlace && loaded.readOnly) throw new UsageError(`${source}: an efivarfs directory is read-only; give --output`);
   const result = applyEnroll(loaded.variables, steps.steps);
   for (const w of result.warnings) err(`uefi-vars enroll: warning: ${w}`);
@@ -117,7 +116,7 @@ export async function runEnroll(argv: string[]): Promise<number> {
     for (const t of targets) {
       const sameFormat = t.format === loaded.format;
       const gzip = sameFormat && t.path === source && (loaded.gzip ?? false);
-      await saveStoreFile(t.path, t.format, t.format === 'edk2' ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
+      await saveStoreFile(t.path, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
       written.push(t.path);
     }
   }
@@ -144,7 +143,7 @@ function sourceOf(p: ParsedArgs): string | undefined {
   if (!source && !writes) throw new UsageError('usage: uefi-vars enroll STORE [options] (or --input IN --output OUT); see --help');
   if (p.values.has('input') && !writes) throw new UsageError('--input only reads; give --output OUT or --output-json OUT (or edit in place: STORE or --inplace)');
   const to = p.values.get('to');
-  if (to !== undefined && !FORMATS[to]) throw new UsageError(`--to is json, edk2 or aws, got ${JSON.stringify(to)}`);
+  if (to !== undefined && !formatNamed(to)) throw new UsageError(`--to is ${FORMAT_LIST}, got ${JSON.stringify(to)}`);
   if (to !== undefined && !p.values.has('output')) throw new UsageError('--to is the format of --output; give --output OUT');
   return source;
 }
@@ -155,10 +154,10 @@ function targetsOf(p: ParsedArgs, source: string | undefined, srcFormat: StoreFo
   const outPath = p.values.get('output');
   if (outPath !== undefined) {
     const to = p.values.get('to');
-    targets.push({ path: outPath, format: (to !== undefined ? FORMATS[to] : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
+    targets.push({ path: outPath, format: (to !== undefined ? formatNamed(to) : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
   }
   const jsonPath = p.values.get('output-json');
-  if (jsonPath !== undefined) targets.push({ path: jsonPath, format: 'json' });
+  if (jsonPath !== undefined) targets.push({ path: jsonPath, format: DEFAULT_FORMAT });
   if (targets.length) return { inPlace: false, targets };
   return { inPlace: true, targets: [{ path: source!, format: srcFormat }] };
 }
