@@ -1,9 +1,7 @@
-import { loadStoreFile, saveStoreFile, checkWriteTarget } from '../persist/store-file.js';
-import { assertStoreFree } from '../persist/store-lock.js';
+import { loadStoreFile } from '../persist/store-file.js';
 import { FORMAT_CHOICES, FORMAT_EXTENSIONS, FORMAT_LIST, formatFromExtension, formatNamed } from '../persist/formats.js';
 import { defaultEdk2Geometry, edk2Codec, type Edk2Geometry } from '../persist/edk2-fd.js';
-import { pgTarget, readPgVm, withDatabase } from './pg-target.js';
-import type { Variable } from '../store/variable.js';
+import { checkNewTarget, parseStoreTarget, readTarget, writeNewTarget, POSTGRES_FORMAT } from './store-target.js';
 import { parseCommand, type CommandSpec } from './command.js';
 import { UsageError, JSON_OPTION, jsonLoadOptions } from './args.js';
 import { Exit, out } from './io.js';
@@ -27,37 +25,24 @@ export async function runConvert(argv: string[]): Promise<number> {
   const p = parseCommand(convertSpec, argv);
   const [input, output, ...rest] = p.positional;
   if (!input || !output || rest.length) throw new UsageError(`usage: uefi-vars convert IN OUT [--to ${FORMAT_CHOICES}] [--lenient-json]`);
-  const pgIn = pgTarget(input);
-  const pgOut = pgTarget(output);
+  const src = parseStoreTarget(input);
+  const dst = parseStoreTarget(output);
+  const pgOut = dst.kind === 'postgres';
   const to = p.values.get('to');
   if (pgOut && to !== undefined) throw new UsageError('--to is for files; a postgresql:// OUT is a PostgreSQL store');
   const format = pgOut ? undefined : to !== undefined ? formatNamed(to) : formatFromExtension(output);
   if (!pgOut && !format) throw new UsageError(to !== undefined ? `--to is ${FORMAT_LIST}, got ${JSON.stringify(to)}` : `cannot tell the format of ${output} from its extension; say --to ${FORMAT_CHOICES}`);
   const template = p.values.get('template');
   if (template !== undefined && format !== edk2Codec.name) throw new UsageError('--template is for an edk2 OUT');
-  if (!pgOut) {
-    await assertStoreFree(output);
-    await checkWriteTarget(output, format!);
-  }
+  await checkNewTarget(dst, format);
 
-  let variables: readonly Variable[];
-  let layout: unknown;
-  let srcFormat: string | undefined;
-  if (pgIn) {
-    variables = await readPgVm(pgIn);
-    srcFormat = 'postgres';
-  } else {
-    const src = await loadStoreFile(input, jsonLoadOptions(p));
-    variables = src.variables;
-    layout = src.layout;
-    srcFormat = src.format;
-  }
+  const { variables, layout, format: srcFormat } = await readTarget(src, jsonLoadOptions(p));
   const json = p.flags.has('json');
 
   if (pgOut) {
-    await withDatabase(pgOut, (db) => db.create(pgOut.vm, variables));
-    if (json) out(JSON.stringify({ input, output: pgOut.shown, from: srcFormat, to: 'postgres', variables: variables.length, layout: null }));
-    else out(`${pgOut.shown}: postgres store, ${variables.length} variables`);
+    await writeNewTarget(dst, undefined, variables);
+    if (json) out(JSON.stringify({ input, output: dst.shown, from: srcFormat, to: POSTGRES_FORMAT, variables: variables.length, layout: null }));
+    else out(`${dst.shown}: ${POSTGRES_FORMAT} store, ${variables.length} variables`);
     return Exit.OK;
   }
   let outLayout: unknown = srcFormat === format ? layout : undefined;
@@ -76,7 +61,7 @@ export async function runConvert(argv: string[]): Promise<number> {
     layoutFrom = 'ovmf-4m';
     note = ` (standard OVMF 4 MiB layout, ${g.fileSize} bytes: no --template given)`;
   }
-  await saveStoreFile(output, format!, variables, outLayout);
+  await writeNewTarget(dst, format, variables, outLayout);
   if (json) out(JSON.stringify({ input, output, from: srcFormat, to: format!, variables: variables.length, layout: format === edk2Codec.name ? layoutFrom : null }));
   else out(`${output}: ${format!} store, ${variables.length} variables${note}`);
   return Exit.OK;

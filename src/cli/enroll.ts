@@ -1,8 +1,7 @@
-import { loadStoreFile, saveStoreFile, type LoadedStore } from '../persist/store-file.js';
-import { assertStoreFree } from '../persist/store-lock.js';
+import { assertTargetFree, parseStoreTarget, readTarget, requireFile, writeNewTarget, type FileLikeTarget, type TargetStore } from './store-target.js';
 import { edk2Codec } from '../persist/edk2-fd.js';
 import { writeFileAtomic } from '../persist/atomic-file.js';
-import { DEFAULT_FORMAT, FORMAT_CHOICES, FORMAT_LIST, formatFromExtension, formatNamed, type StoreFormat } from '../persist/formats.js';
+import { DEFAULT_FORMAT, FORMAT_CHOICES, FORMAT_LIST, formatFromExtension, formatNamed, isStoreFormat, type StoreFormat } from '../persist/formats.js';
 import { parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './command.js';
 import { parseGuidArg } from './set.js';
 import { Exit, err, out } from './io.js';
@@ -73,6 +72,8 @@ export const enrollSpec: CommandSpec = {
     + 'fully parse is never written. Exit 0 success, 1 usage or I/O error. See docs/cli.md.',
 };
 
+const ENROLL_FILES_ONLY = 'enroll reads and writes store files; write a PostgreSQL VM through the management API of the daemon serving it';
+
 function owned(c: OwnedCert): OwnedDer { return { owner: c.owner, der: bundledCert(c.cert) }; }
 
 function oneOf<T extends string>(p: ParsedArgs, key: string, choices: readonly T[]): T | undefined {
@@ -95,9 +96,11 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const source = sourceOf(p);
   const steps = await buildSteps(p);
   // A store that does not fully parse stops here: nothing is ever written over it.
-  const loaded: LoadedStore = source ? await loadStoreFile(source) : { path: '(empty store)', format: DEFAULT_FORMAT, variables: [] };
+  const from = source === undefined ? undefined : requireFile(parseStoreTarget(source), ENROLL_FILES_ONLY);
+  const read: Omit<TargetStore, 'target'> = from ? await readTarget(from) : { format: DEFAULT_FORMAT, variables: [], readOnly: false };
+  const loaded = { path: from?.path ?? '(empty store)', ...read };
   // efivarfs is never written in place (refused below); an --output takes the format its name says.
-  const { inPlace, targets } = targetsOf(p, source, loaded.readOnly ? DEFAULT_FORMAT : loaded.format);
+  const { inPlace, targets } = targetsOf(p, source, isStoreFormat(loaded.format) ? loaded.format : DEFAULT_FORMAT);
   if (inPlace && loaded.readOnly) throw new UsageError(`${source}: an efivarfs directory is read-only; give --output`);
   const result = applyEnroll(loaded.variables, steps.steps);
   for (const w of result.warnings) err(`uefi-vars enroll: warning: ${w}`);
@@ -106,7 +109,7 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const written: string[] = [];
   if (!dryRun) {
     // A daemon serving one of these files would overwrite the result with its next save.
-    for (const t of targets) await assertStoreFree(t.path);
+    for (const t of targets) await assertTargetFree(t.target);
     if (steps.generated && steps.keyFile) {
       const pem = toPem(steps.generated.keyPkcs8, 'PRIVATE KEY') + toPem(steps.generated.cert, 'CERTIFICATE');
       try { await writeFileAtomic(steps.keyFile, new TextEncoder().encode(pem)); } catch (e) {
@@ -115,16 +118,16 @@ export async function runEnroll(argv: string[]): Promise<number> {
     }
     for (const t of targets) {
       const sameFormat = t.format === loaded.format;
-      const gzip = sameFormat && t.path === source && (loaded.gzip ?? false);
-      await saveStoreFile(t.path, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
-      written.push(t.path);
+      const gzip = sameFormat && t.target.path === source && (loaded.gzip ?? false);
+      await writeNewTarget(t.target, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
+      written.push(t.target.path);
     }
   }
   printChanges({ source: loaded.path, written, dryRun, variables: result.vars.length, changes, warnings: result.warnings, json: p.flags.has('json') });
   return Exit.OK;
 }
 
-interface Target { path: string; format: StoreFormat }
+interface Target { target: FileLikeTarget; format: StoreFormat }
 
 /** virt-fw-vars writes an edk2 image's variables sorted by name (varstore/edk2.py), so the same image comes out. */
 function flashOrder(vars: readonly Variable[]): Variable[] {
@@ -154,12 +157,12 @@ function targetsOf(p: ParsedArgs, source: string | undefined, srcFormat: StoreFo
   const outPath = p.values.get('output');
   if (outPath !== undefined) {
     const to = p.values.get('to');
-    targets.push({ path: outPath, format: (to !== undefined ? formatNamed(to) : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
+    targets.push({ target: requireFile(parseStoreTarget(outPath), ENROLL_FILES_ONLY), format: (to !== undefined ? formatNamed(to) : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
   }
   const jsonPath = p.values.get('output-json');
-  if (jsonPath !== undefined) targets.push({ path: jsonPath, format: DEFAULT_FORMAT });
+  if (jsonPath !== undefined) targets.push({ target: requireFile(parseStoreTarget(jsonPath), ENROLL_FILES_ONLY), format: DEFAULT_FORMAT });
   if (targets.length) return { inPlace: false, targets };
-  return { inPlace: true, targets: [{ path: source!, format: srcFormat }] };
+  return { inPlace: true, targets: [{ target: requireFile(parseStoreTarget(source!), ENROLL_FILES_ONLY), format: srcFormat }] };
 }
 
 async function buildSteps(p: ParsedArgs): Promise<{ steps: EnrollSteps; generated?: { cert: Uint8Array; keyPkcs8: Uint8Array }; keyFile?: string }> {

@@ -42,6 +42,10 @@ export const FORMAT_LIST = `${FORMAT_NAMES.slice(0, -1).join(', ')} or ${FORMAT_
 /** `.json, .fd, .aws`: the extension each format's new files get. */
 export const FORMAT_EXTENSIONS = STORE_CODECS.map((c) => c.extensions[0]!).join(', ');
 
+export function isStoreFormat(name: string): name is StoreFormat {
+  return STORE_CODECS.some((c) => c.name === name);
+}
+
 export function codecFor(format: StoreFormat): FormatCodec {
   const c = STORE_CODECS.find((x) => x.name === format);
   if (!c) throw new StoreFormatError('format', `no codec for ${format}`);
