@@ -1,7 +1,7 @@
 import { loadStoreFile } from '../persist/store-file.js';
 import { FORMAT_CHOICES, FORMAT_EXTENSIONS, FORMAT_LIST, formatFromExtension, formatNamed } from '../persist/formats.js';
 import { defaultEdk2Geometry, edk2Codec, type Edk2Geometry } from '../persist/edk2-fd.js';
-import { checkNewTarget, parseStoreTarget, readTarget, writeNewTarget, POSTGRES_FORMAT } from './store-target.js';
+import { checkNewTarget, parseStoreTarget, readTarget, writeTarget, POSTGRES_FORMAT } from './store-target.js';
 import { parseCommand, type CommandSpec } from './command.js';
 import { UsageError, JSON_OPTION, jsonLoadOptions } from './args.js';
 import { Exit, out } from './io.js';
@@ -40,7 +40,7 @@ export async function runConvert(argv: string[]): Promise<number> {
   const json = p.flags.has('json');
 
   if (pgOut) {
-    await writeNewTarget(dst, undefined, variables);
+    await writeTarget(dst, undefined, variables);
     if (json) out(JSON.stringify({ input, output: dst.shown, from: srcFormat, to: POSTGRES_FORMAT, variables: variables.length, layout: null }));
     else out(`${dst.shown}: ${POSTGRES_FORMAT} store, ${variables.length} variables`);
     return Exit.OK;
@@ -61,7 +61,7 @@ export async function runConvert(argv: string[]): Promise<number> {
     layoutFrom = 'ovmf-4m';
     note = ` (standard OVMF 4 MiB layout, ${g.fileSize} bytes: no --template given)`;
   }
-  await writeNewTarget(dst, format, variables, outLayout);
+  await writeTarget(dst, format, variables, outLayout);
   if (json) out(JSON.stringify({ input, output, from: srcFormat, to: format!, variables: variables.length, layout: format === edk2Codec.name ? layoutFrom : null }));
   else out(`${output}: ${format!} store, ${variables.length} variables${note}`);
   return Exit.OK;

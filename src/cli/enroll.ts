@@ -1,4 +1,4 @@
-import { assertTargetFree, parseStoreTarget, readTarget, requireFile, writeNewTarget, type FileLikeTarget, type TargetStore } from './store-target.js';
+import { assertTargetFree, parseStoreTarget, readTarget, requireFile, writeTarget, type FileLikeTarget, type TargetStore } from './store-target.js';
 import { edk2Codec } from '../persist/edk2-fd.js';
 import { writeFileAtomic } from '../persist/atomic-file.js';
 import { DEFAULT_FORMAT, FORMAT_CHOICES, FORMAT_LIST, formatFromExtension, formatNamed, isStoreFormat, type StoreFormat } from '../persist/formats.js';
@@ -119,7 +119,7 @@ export async function runEnroll(argv: string[]): Promise<number> {
     for (const t of targets) {
       const sameFormat = t.format === loaded.format;
       const gzip = sameFormat && t.target.path === source && (loaded.gzip ?? false);
-      await writeNewTarget(t.target, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
+      await writeTarget(t.target, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
       written.push(t.target.path);
     }
   }

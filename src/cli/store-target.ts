@@ -158,7 +158,7 @@ export async function assertTargetFree(t: StoreTarget): Promise<void> {
  * Write `variables` as the whole store: a file atomically in `format` (`gzip`: compressed,
  * as it was read), or a new PostgreSQL VM (refused if it exists).
  */
-export async function writeNewTarget(t: StoreTarget, format: StoreFormat | undefined, variables: readonly Variable[], layout?: unknown, opts: { gzip?: boolean } = {}): Promise<void> {
+export async function writeTarget(t: StoreTarget, format: StoreFormat | undefined, variables: readonly Variable[], layout?: unknown, opts: { gzip?: boolean } = {}): Promise<void> {
   if (t.kind === 'postgres') { await withDatabase(t, (db) => db.create(t.vm, variables)); return; }
   if (format === undefined) throw new UsageError(`${t.shown}: no format to write`);
   await saveStoreFile(t.path, format, variables, layout, opts);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  parseStoreTarget, stateDirTargets, stateDirTarget, requireFile, readTarget, openTarget, writeNewTarget, checkNewTarget,
+  parseStoreTarget, stateDirTargets, stateDirTarget, requireFile, readTarget, openTarget, writeTarget, checkNewTarget,
 } from '../../src/cli/store-target.js';
 import { UsageError } from '../../src/cli/command.js';
 import { StoreFileError } from '../../src/persist/store-file.js';
@@ -168,10 +168,10 @@ test('checkNewTarget refuses a file of another format before anything is read', 
 test('a PostgreSQL VM: written new once, read back as it stands, refused as new again', { skip: noPostgres }, async (t) => {
   const url = await testDatabase(t);
   const target = parseStoreTarget(`${url}#vm-a`);
-  await writeNewTarget(target, undefined, [v('A', [9])]);
+  await writeTarget(target, undefined, [v('A', [9])]);
   const r = await readTarget(target);
   assert.equal(r.format, 'postgres');
   assert.deepEqual(r.variables.map((x) => [...x.data]), [[9]]);
-  await assert.rejects(writeNewTarget(target, undefined, []));
+  await assert.rejects(writeTarget(target, undefined, []));
   await assert.rejects(readTarget(parseStoreTarget(`${url}#vm-none`)), /no such VM/);
 });
