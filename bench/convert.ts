@@ -1,7 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeStore, codecFor } from '../src/persist/formats.js';
-import '../src/persist/register-formats.js';
 import { makeVariable } from '../src/store/variable.js';
 import { encodeName } from '../src/wire/ucs2.js';
 import { defaultEdk2Geometry, type Edk2Geometry } from '../src/persist/edk2-fd.js';

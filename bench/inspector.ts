@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { decodeStore } from '../src/persist/formats.js';
-import '../src/persist/register-formats.js';
 import { encodeQemuJson } from '../src/persist/json-qemu.js';
 import { makeVariable } from '../src/store/variable.js';
 import { encodeName } from '../src/wire/ucs2.js';

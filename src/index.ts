@@ -8,12 +8,14 @@ export type { MmHandler, MmResult } from './service/mm-handler.js';
 export { replayTrace, type ReplayReport, type ReplayDifference, type ReplayTarget } from './replay/replay.js';
 export { parsePcap, encodePcap, type PcapRecord } from './wire/pcap.js';
 export { type Variable, makeVariable } from './store/variable.js';
-export { decodeStore, detectFormat, codecFor, type StoreFormat, type DecodedStore } from './persist/formats.js';
+export {
+  decodeStore, detectFormat, codecFor, formatFromExtension, STORE_CODECS, type StoreFormat, type DecodedStore,
+} from './persist/formats.js';
+export type { StoreCodec } from './persist/codec.js';
 export { StoreFormatError } from './persist/format-error.js';
 export { EfiStatus, statusName, DeviceStatus } from './wire/status.js';
 export { Guids } from './wire/guid.js';
 export * as requests from './client/requests.js';
-import './persist/register-formats.js';
 
 import { VariableService } from './service/variable-service.js';
 import type { ServiceOptions } from './service/options.js';

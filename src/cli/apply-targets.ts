@@ -1,14 +1,12 @@
-import { readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fsyncDir } from '../persist/atomic-file.js';
-import { loadStoreFile, saveStoreFile, StoreFileError } from '../persist/store-file.js';
-import { assertStoreFree, StoreInUseError } from '../persist/store-lock.js';
+import { StoreFileError } from '../persist/store-file.js';
+import { StoreInUseError } from '../persist/store-lock.js';
 import { OwnershipLostError, PgStore, PgStoreError } from '../persist/postgres.js';
-import { VM_ID_PATTERN } from '../daemon/frames.js';
-import { redactUrl } from '../persist/postgres.js';
 import { applyToVariables, type PreparedUpdate, type StoreVerdict } from './apply-store.js';
 import { UsageError, type DeviceOptions } from './args.js';
 import { CliAudit, appendToTable, appendToTrail, storeVmName } from './audit-append.js';
+import { openTarget, parseStoreTarget, pgVmTarget, stateDirTargets, type FileLikeTarget } from './store-target.js';
 
 /**
  * The stores `uefi-vars apply` writes: store files, every `DIR/<vm>.json` of a
@@ -71,19 +69,24 @@ export class DirSyncer {
 }
 
 export class FileTarget implements ApplyTarget {
-  constructor(readonly shown: string, private readonly dirs: DirSyncer) {}
+  readonly shown: string;
+  private readonly target: FileLikeTarget;
+  /** A store file (a path: what the worker threads are handed) or a state directory's VM. */
+  constructor(target: FileLikeTarget | string, private readonly dirs: DirSyncer) {
+    this.target = typeof target === 'string' ? { kind: 'file', path: target, shown: target } : target;
+    this.shown = this.target.shown;
+  }
 
   async start(u: PreparedUpdate, dev: DeviceOptions, dryRun: boolean, writes: Semaphore): Promise<{ done: Promise<StoreVerdict> }> {
-    const path = this.shown;
+    const path = this.target.path;
     const failed = (e: unknown): StoreVerdict => {
       if (e instanceof StoreFileError) return fail(e.detail);
       if (e instanceof StoreInUseError) return fail(e.message.slice(path.length + 2));
       return fail((e as Error).message);
     };
     try {
-      // A daemon serving this store would write its own copy back over ours.
-      await assertStoreFree(path);
-      const loaded = await loadStoreFile(path);
+      // A daemon serving this store would write its own copy back over ours: openTarget refuses it.
+      const loaded = await openTarget(this.target);
       if (loaded.readOnly) return { done: Promise.resolve(fail('an efivarfs directory is read-only here')) };
       const audit = new CliAudit('apply');
       const v = await applyToVariables(loaded.variables, u, dev, dryRun ? undefined : audit);
@@ -95,7 +98,7 @@ export class FileTarget implements ApplyTarget {
       const release = await writes.acquire();
       const done = (async (): Promise<StoreVerdict> => {
         try {
-          await saveStoreFile(path, loaded.format, variables!, loaded.layout, { gzip: loaded.gzip ?? false, syncDir: false });
+          await loaded.save(variables!, { syncDir: false });
           await this.dirs.sync(dirname(path));
           await trail(true);
           return v;
@@ -168,33 +171,27 @@ export async function expandTargets(args: readonly string[], stateDirs: readonly
   // A store named twice (a glob and a state directory overlapping) is applied once: two
   // concurrent writers of one file would each write the other's starting point back.
   const seen = new Set<string>();
-  const file = (path: string): void => {
-    const key = resolve(path);
-    if (!seen.has(key)) { seen.add(key); targets.push(new FileTarget(path, dirs)); }
+  const file = (t: FileLikeTarget): void => {
+    const key = resolve(t.path);
+    if (!seen.has(key)) { seen.add(key); targets.push(new FileTarget(t, dirs)); }
   };
   const dbs = new Map<string, PgStore>();
   const close = async (): Promise<void> => { await Promise.all([...dbs.values()].map((d) => d.close().catch(() => undefined))); };
   try {
     for (const a of args) {
-      if (!/^postgres(ql)?:\/\//i.test(a)) { file(a); continue; }
-      const hash = a.lastIndexOf('#');
-      const url = hash < 0 ? a : a.slice(0, hash);
-      const vm = hash < 0 ? '' : a.slice(hash + 1);
-      if (vm !== '*' && !VM_ID_PATTERN.test(vm)) throw new UsageError(`${redactUrl(url)}: name the VM after a '#' (…/DB#VM, or #* for every VM)`);
+      const t = parseStoreTarget(a, { allVms: true });
+      if (t.kind !== 'postgres') { file(t); continue; }
+      const { url, vm } = t;
       let db = dbs.get(url);
       if (!db) { db = await PgStore.open({ url, owner: 'uefi-vars apply', maxConnections: Math.max(1, Math.min(jobs, 8)) }); dbs.set(url, db); }
       const vms = vm === '*' ? (await db.list()).map((r) => r.vmId) : [vm];
       for (const id of vms) {
         if (seen.has(`${url}#${id}`)) continue;
         seen.add(`${url}#${id}`);
-        targets.push(new PgVmTarget(`${redactUrl(url)}#${id}`, db, id));
+        targets.push(new PgVmTarget(pgVmTarget(url, id).shown, db, id));
       }
     }
-    for (const dir of stateDirs) {
-      let names: string[];
-      try { names = await readdir(dir); } catch (e) { throw new UsageError(`${dir}: cannot read the state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
-      for (const f of names.filter((n) => n.endsWith('.json') && VM_ID_PATTERN.test(n.slice(0, -5))).sort()) file(join(dir, f));
-    }
+    for (const dir of stateDirs) for (const t of await stateDirTargets(dir)) file(t);
   } catch (e) {
     await close();
     throw e;

@@ -5,8 +5,7 @@ import { bytesEqual } from '../wire/hex.js';
 import { formatTime } from '../wire/time.js';
 import type { Variable } from '../store/variable.js';
 import { secureBootVariable } from '../auth/secure-boot.js';
-import { loadStoreFile } from '../persist/store-file.js';
-import { pgTarget, readPgVm } from './pg-target.js';
+import { parseStoreTarget, readTarget } from './store-target.js';
 import { type CommandSpec, parseCommand, UsageError } from './command.js';
 import { describeEntries, entryId, type EntryInfo } from './esl-entries.js';
 import { Exit, out } from './io.js';
@@ -69,8 +68,7 @@ export function diffVariables(a: readonly Variable[], b: readonly Variable[]): S
 }
 
 async function load(arg: string): Promise<Variable[]> {
-  const pg = pgTarget(arg);
-  return pg ? readPgVm(pg) : (await loadStoreFile(arg)).variables;
+  return (await readTarget(parseStoreTarget(arg))).variables;
 }
 
 function entryLine(sign: string, e: EntryInfo): string {

@@ -1,7 +1,7 @@
-import { loadStoreFile, saveStoreFile, type LoadedStore } from '../persist/store-file.js';
-import { assertStoreFree } from '../persist/store-lock.js';
+import { assertTargetFree, parseStoreTarget, readTarget, requireFile, writeTarget, type FileLikeTarget, type TargetStore } from './store-target.js';
+import { edk2Codec } from '../persist/edk2-fd.js';
 import { writeFileAtomic } from '../persist/atomic-file.js';
-import { formatFromExtension, type StoreFormat } from '../persist/formats.js';
+import { DEFAULT_FORMAT, FORMAT_CHOICES, FORMAT_LIST, formatFromExtension, formatNamed, isStoreFormat, type StoreFormat } from '../persist/formats.js';
 import { parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './command.js';
 import { parseGuidArg } from './set.js';
 import { Exit, err, out } from './io.js';
@@ -30,7 +30,7 @@ export const enrollSpec: CommandSpec = {
   name: 'enroll',
   summary: 'set PK/KEK/db/dbx (and a few other variables) in one step, as virt-fw-vars does',
   usage: [
-    'enroll STORE [options] [--output OUT [--to json|edk2|aws]] [--dry-run [--json]]',
+    `enroll STORE [options] [--output OUT [--to ${FORMAT_CHOICES}]] [--dry-run [--json]]`,
     'enroll --input IN --output OUT [options]      (virt-fw-vars spelling; also --inplace FILE)',
     'enroll --distro-list',
   ],
@@ -40,7 +40,7 @@ export const enrollSpec: CommandSpec = {
     { name: 'in-place', type: 'string', value: 'FILE', help: 'alias of --inplace', group: S },
     { name: 'output', short: 'o', type: 'string', value: 'OUT', help: 'write the result to OUT instead of in place; format from --to, else OUT\'s extension, else the input\'s', group: S },
     { name: 'output-json', type: 'string', value: 'OUT', help: 'also write the result as QEMU/virt-firmware JSON to OUT', group: S },
-    { name: 'to', type: 'string', value: 'json|edk2|aws', help: 'format of --output', group: S },
+    { name: 'to', type: 'string', value: FORMAT_CHOICES, help: 'format of --output', group: S },
     { name: 'dry-run', type: 'boolean', help: 'print what would change; write nothing', group: S },
     { name: 'json', type: 'boolean', help: 'print the change report as JSON', group: S },
     { name: 'loglevel', short: 'l', type: 'string', value: 'LEVEL', help: 'accepted for virt-fw-vars scripts; ignored', group: S },
@@ -73,7 +73,7 @@ export const enrollSpec: CommandSpec = {
     + 'fully parse is never written. Exit 0 success, 1 usage or I/O error. See docs/cli.md.',
 };
 
-const FORMATS: Record<string, StoreFormat> = { json: 'json', edk2: 'edk2', fd: 'edk2', aws: 'aws' };
+const ENROLL_FILES_ONLY = 'enroll reads and writes store files; write a PostgreSQL VM through the management API of the daemon serving it';
 
 function owned(c: OwnedCert): OwnedDer { return { owner: c.owner, der: bundledCert(c.cert) }; }
 
@@ -97,9 +97,11 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const source = sourceOf(p);
   const steps = await buildSteps(p);
   // A store that does not fully parse stops here: nothing is ever written over it.
-  const loaded: LoadedStore = source ? await loadStoreFile(source) : { path: '(empty store)', format: 'json', variables: [] };
+  const from = source === undefined ? undefined : requireFile(parseStoreTarget(source), ENROLL_FILES_ONLY);
+  const read: Omit<TargetStore, 'target'> = from ? await readTarget(from) : { format: DEFAULT_FORMAT, variables: [], readOnly: false };
+  const loaded = { path: from?.path ?? '(empty store)', ...read };
   // efivarfs is never written in place (refused below); an --output takes the format its name says.
-  const { inPlace, targets } = targetsOf(p, source, loaded.format === 'efivarfs' ? 'json' : loaded.format);
+  const { inPlace, targets } = targetsOf(p, source, isStoreFormat(loaded.format) ? loaded.format : DEFAULT_FORMAT);
   if (inPlace && loaded.readOnly) throw new UsageError(`${source}: an efivarfs directory is read-only; give --output`);
   const result = applyEnroll(loaded.variables, steps.steps);
   for (const w of result.warnings) err(`uefi-vars enroll: warning: ${w}`);
@@ -108,7 +110,7 @@ export async function runEnroll(argv: string[]): Promise<number> {
   const written: string[] = [];
   if (!dryRun) {
     // A daemon serving one of these files would overwrite the result with its next save.
-    for (const t of targets) await assertStoreFree(t.path);
+    for (const t of targets) await assertTargetFree(t.target);
     if (steps.generated && steps.keyFile) {
       const pem = toPem(steps.generated.keyPkcs8, 'PRIVATE KEY') + toPem(steps.generated.cert, 'CERTIFICATE');
       try { await writeFileAtomic(steps.keyFile, new TextEncoder().encode(pem)); } catch (e) {
@@ -117,19 +119,19 @@ export async function runEnroll(argv: string[]): Promise<number> {
     }
     for (const t of targets) {
       const sameFormat = t.format === loaded.format;
-      const gzip = sameFormat && t.path === source && (loaded.gzip ?? false);
-      await saveStoreFile(t.path, t.format, t.format === 'edk2' ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
-      written.push(t.path);
+      const gzip = sameFormat && t.target.path === source && (loaded.gzip ?? false);
+      await writeTarget(t.target, t.format, t.format === edk2Codec.name ? flashOrder(result.vars) : result.vars, sameFormat ? loaded.layout : undefined, { gzip });
+      written.push(t.target.path);
       // Host records of the Secure Boot variables this store now holds differently (docs/audit.md).
       const audit = new CliAudit('enroll').add(await diffRecords(loaded.variables, result.vars));
-      await appendToTrail(t.path, await audit.entries(undefined, storeVmName(t.path), true));
+      await appendToTrail(t.target.path, await audit.entries(undefined, storeVmName(t.target.path), true));
     }
   }
   printChanges({ source: loaded.path, written, dryRun, variables: result.vars.length, changes, warnings: result.warnings, json: p.flags.has('json') });
   return Exit.OK;
 }
 
-interface Target { path: string; format: StoreFormat }
+interface Target { target: FileLikeTarget; format: StoreFormat }
 
 /** virt-fw-vars writes an edk2 image's variables sorted by name (varstore/edk2.py), so the same image comes out. */
 function flashOrder(vars: readonly Variable[]): Variable[] {
@@ -148,7 +150,7 @@ function sourceOf(p: ParsedArgs): string | undefined {
   if (!source && !writes) throw new UsageError('usage: uefi-vars enroll STORE [options] (or --input IN --output OUT); see --help');
   if (p.values.has('input') && !writes) throw new UsageError('--input only reads; give --output OUT or --output-json OUT (or edit in place: STORE or --inplace)');
   const to = p.values.get('to');
-  if (to !== undefined && !FORMATS[to]) throw new UsageError(`--to is json, edk2 or aws, got ${JSON.stringify(to)}`);
+  if (to !== undefined && !formatNamed(to)) throw new UsageError(`--to is ${FORMAT_LIST}, got ${JSON.stringify(to)}`);
   if (to !== undefined && !p.values.has('output')) throw new UsageError('--to is the format of --output; give --output OUT');
   return source;
 }
@@ -159,12 +161,12 @@ function targetsOf(p: ParsedArgs, source: string | undefined, srcFormat: StoreFo
   const outPath = p.values.get('output');
   if (outPath !== undefined) {
     const to = p.values.get('to');
-    targets.push({ path: outPath, format: (to !== undefined ? FORMATS[to] : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
+    targets.push({ target: requireFile(parseStoreTarget(outPath), ENROLL_FILES_ONLY), format: (to !== undefined ? formatNamed(to) : undefined) ?? formatFromExtension(outPath) ?? srcFormat });
   }
   const jsonPath = p.values.get('output-json');
-  if (jsonPath !== undefined) targets.push({ path: jsonPath, format: 'json' });
+  if (jsonPath !== undefined) targets.push({ target: requireFile(parseStoreTarget(jsonPath), ENROLL_FILES_ONLY), format: DEFAULT_FORMAT });
   if (targets.length) return { inPlace: false, targets };
-  return { inPlace: true, targets: [{ path: source!, format: srcFormat }] };
+  return { inPlace: true, targets: [{ target: requireFile(parseStoreTarget(source!), ENROLL_FILES_ONLY), format: srcFormat }] };
 }
 
 async function buildSteps(p: ParsedArgs): Promise<{ steps: EnrollSteps; generated?: { cert: Uint8Array; keyPkcs8: Uint8Array }; keyFile?: string }> {

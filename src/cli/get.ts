@@ -4,8 +4,7 @@ import { toHex } from '../wire/hex.js';
 import { formatAttributes } from '../wire/attributes.js';
 import { isoTime } from '../wire/time.js';
 import { VariableStore } from '../store/store.js';
-import { loadStoreFile } from '../persist/store-file.js';
-import { pgTarget, readPgVm } from './pg-target.js';
+import { parseStoreTarget, readTarget } from './store-target.js';
 import { parseCommand, type CommandSpec } from './command.js';
 import { UsageError, JSON_OPTION } from './args.js';
 import { guidFor } from './set.js';
@@ -29,13 +28,13 @@ export async function runGet(argv: string[]): Promise<number> {
   const [storePath, name, guidText, ...rest] = p.positional;
   if (!storePath || !name || rest.length) throw new UsageError('usage: uefi-vars get STORE NAME [GUID] [--out FILE|-]');
   const guid = guidFor(name, guidText);
-  const pg = pgTarget(storePath);
-  const variables = pg ? await readPgVm(pg) : (await loadStoreFile(storePath)).variables;
+  const target = parseStoreTarget(storePath);
+  const { variables } = await readTarget(target);
   const v = new VariableStore(variables).get(guid, encodeName(name));
   const json = p.flags.has('json');
   if (!v) {
-    err(`uefi-vars: ${pg?.shown ?? storePath}: no variable ${name} ${guid}`);
-    if (json) out(JSON.stringify({ store: pg?.shown ?? storePath, name, guid, found: false }));
+    err(`uefi-vars: ${target.shown}: no variable ${name} ${guid}`);
+    if (json) out(JSON.stringify({ store: target.shown, name, guid, found: false }));
     return Exit.EFI_ERROR;
   }
   const file = p.values.get('out');
@@ -47,7 +46,7 @@ export async function runGet(argv: string[]): Promise<number> {
   if (json) {
     // With --out - the data went to stdout already: the report goes to stderr so stdout stays the bytes.
     const report = JSON.stringify({
-      store: pg?.shown ?? storePath, name, guid, found: true,
+      store: target.shown, name, guid, found: true,
       attributes: v.attributes, attributesText: formatAttributes(v.attributes), size: v.data.length,
       time: isoTime(v.time), ...(file ? { out: file } : { dataHex: toHex(v.data) }),
     });

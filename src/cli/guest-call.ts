@@ -1,7 +1,5 @@
 import { VariableService } from '../service/variable-service.js';
-import { loadStoreFile, saveStoreFile, type FileStore } from '../persist/store-file.js';
-import { pgTarget } from './pg-target.js';
-import { assertStoreFree } from '../persist/store-lock.js';
+import { parseStoreTarget, requireFile, openTarget } from './store-target.js';
 import { eventRequest, replyStatus, setVariableRequest } from '../client/requests.js';
 import { Guids } from '../wire/guid.js';
 import { Attr, formatAttributes } from '../wire/attributes.js';
@@ -70,17 +68,14 @@ export interface WriteReport {
  * (or, with --json, one report object).
  */
 export async function guestCall(storePath: string, write: GuestWrite, call: CallOptions, dev: DeviceOptions): Promise<number> {
-  const pg = pgTarget(storePath);
-  if (pg) throw new UsageError(`${pg.shown}: set and delete work on store files; write a PostgreSQL VM with \`uefi-vars api set|delete\` on the daemon serving it`);
-  // A daemon serving this store would overwrite our change with its next save.
-  await assertStoreFree(storePath);
-  const loaded = await loadStoreFile(storePath, { create: call.create ?? false });
-  if (loaded.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
-  const store: FileStore = loaded;
+  const target = requireFile(parseStoreTarget(storePath), 'set and delete work on store files; write a PostgreSQL VM with `uefi-vars api set|delete` on the daemon serving it');
+  // A daemon serving this store would overwrite our change with its next save: openTarget refuses it.
+  const store = await openTarget(target, { create: call.create ?? false });
+  if (store.readOnly) throw new UsageError(`${storePath} is an efivarfs directory: read-only here (convert it to a store file first)`);
   const svc = await VariableService.create({ variables: store.variables, options: dev.service });
   // Every Secure Boot change tried (CustomMode included) goes to the store's audit trail, written or not.
   const audit = new CliAudit(write.op).watch(svc);
-  const trail = async (written: boolean): Promise<void> => { await appendToTrail(storePath, await audit.entries(svc, storeVmName(storePath), written)); };
+  const trail = async (written: boolean): Promise<void> => { await appendToTrail(target.path, await audit.entries(svc, storeVmName(target.path), written)); };
   const report = (status: bigint, args: { attributes: number; data: Uint8Array }, existed: boolean, written: boolean, reason?: string): WriteReport => ({
     command: write.op, status: statusName(status), store: storePath, format: store.format, name: write.name, guid: write.guid,
     attributes: args.attributes, attributesText: formatAttributes(args.attributes), size: args.data.length,
@@ -107,7 +102,7 @@ export async function guestCall(storePath: string, write: GuestWrite, call: Call
   else status = replyStatus(r.reply);
   const ok = status === EfiStatus.SUCCESS;
   if (ok) {
-    try { await saveStoreFile(storePath, store.format, svc.nonVolatileVariables(), store.layout, { gzip: store.gzip ?? false }); } catch (e) {
+    try { await store.save(svc.nonVolatileVariables()); } catch (e) {
       await trail(false);
       throw e;
     }

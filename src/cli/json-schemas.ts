@@ -1,3 +1,5 @@
+import { FORMAT_NAMES } from '../persist/formats.js';
+import { efivarfsFormat } from '../persist/efivarfs.js';
 /**
  * The `--json` output of each command, as JSON Schema (draft 2020-12 subset:
  * type, enum, const, properties, required, additionalProperties, items,
@@ -34,7 +36,7 @@ const writeReport = (command: 'set' | 'delete'): JsonSchema => obj({
   command: { const: command },
   status: str('the EFI status name, as the first line without --json'),
   ...variableId,
-  format: { enum: ['json', 'edk2', 'aws'], description: 'the store format (kept on write)' },
+  format: { enum: [...FORMAT_NAMES], description: 'the store format (kept on write)' },
   attributes: int('the Attributes of the SetVariable call'),
   attributesText: str('the same as names, NV|BS|RT|...'),
   size: int('DataSize of the call (for an authenticated write: descriptor included)'),
@@ -62,8 +64,8 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   convert: obj({
     input: str('IN as given'),
     output: str('OUT as given (a PostgreSQL URL without its password)'),
-    from: { enum: ['json', 'edk2', 'aws', 'efivarfs', 'postgres'], description: 'the format read' },
-    to: { enum: ['json', 'edk2', 'aws', 'postgres'], description: 'the format written' },
+    from: { enum: [...FORMAT_NAMES, efivarfsFormat.name, 'postgres'], description: 'the format read' },
+    to: { enum: [...FORMAT_NAMES, 'postgres'], description: 'the format written' },
     variables: int('variables written'),
     layout: {
       enum: ['input', 'template', 'ovmf-4m', null],

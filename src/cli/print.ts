@@ -3,9 +3,8 @@ import { nameKey } from '../wire/ucs2.js';
 import { formatAttributes, Attr } from '../wire/attributes.js';
 import { formatTime } from '../wire/time.js';
 import type { Variable } from '../store/variable.js';
-import { loadStoreFile } from '../persist/store-file.js';
 import { summarizeStore, summaryLines, decodeValue, type StoreSummary } from '../inspect/index.js';
-import { pgTarget, readPgVm } from './pg-target.js';
+import { parseStoreTarget, readTarget } from './store-target.js';
 import { parseCommand, intValue, UsageError, type CommandSpec } from './command.js';
 import { jsonLoadOptions } from './args.js';
 import { Exit, out } from './io.js';
@@ -33,9 +32,9 @@ export async function runPrint(argv: string[]): Promise<number> {
   const asOfText = p.values.get('as-of');
   const asOf = asOfText === undefined ? new Date() : new Date(asOfText);
   if (Number.isNaN(asOf.getTime())) throw new UsageError(`--as-of must be a date (2026-06-30 or ISO 8601), got ${JSON.stringify(asOfText)}`);
-  const pg = pgTarget(storePath);
-  const loaded = pg ? { format: 'postgres', variables: await readPgVm(pg) } : await loadStoreFile(storePath, jsonLoadOptions(p));
-  const shown = pg?.shown ?? storePath;
+  const target = parseStoreTarget(storePath);
+  const loaded = await readTarget(target, jsonLoadOptions(p));
+  const shown = target.shown;
   const verbose = p.flags.has('verbose');
   const summary = await summarizeStore(loaded.variables, { asOf, ...(size !== undefined ? { size } : {}) });
   if (p.flags.has('json')) {

@@ -9,13 +9,13 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { VariableService } from '../service/variable-service.js';
 import { FileBackend, loadStoreFile } from '../persist/store-file.js';
+import { jsonCodec } from '../persist/json-qemu.js';
 import { serviceOptions } from '../client/inproc.js';
 import type { DeviceConfig } from '../client/transport.js';
 import { Q35Machine } from '../client/node/q35-machine.js';
 import { QmpSession, QtestSession } from '../client/node/qtest-server.js';
 import { HelpRequested, UsageError, type CommandSpec } from './command.js';
 import { Exit, err } from './io.js';
-import '../persist/register-formats.js';
 
 export const qtestServeSpec: CommandSpec = {
   name: 'qtest-serve',
@@ -154,7 +154,7 @@ async function machineFor(c: ServeConfig, persistent: boolean): Promise<Q35Machi
   const options = serviceOptions(c.device);
   if (persistent && c.jsonfile) {
     const loaded = await loadStoreFile(c.jsonfile, { missing: 'empty' });
-    svc = await VariableService.create({ variables: loaded.variables, backend: new FileBackend(c.jsonfile, 'json'), options });
+    svc = await VariableService.create({ variables: loaded.variables, backend: new FileBackend(c.jsonfile, jsonCodec.name), options });
   } else {
     svc = await VariableService.create({ options });
   }

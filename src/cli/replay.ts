@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parsePcap } from '../wire/pcap.js';
 import { VariableService } from '../service/variable-service.js';
 import { replayTrace, describeDifference, type ReplayTarget } from '../replay/replay.js';
-import { loadStoreFile } from '../persist/store-file.js';
+import { parseStoreTarget, readTarget } from './store-target.js';
 import { deviceOptions, UsageError, DEVICE_OPTIONS, JSON_OPTION, jsonLoadOptions } from './args.js';
 import { parseCommand, type CommandSpec } from './command.js';
 import { Exit, out, err } from './io.js';
@@ -49,7 +49,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     target = t; close = () => t.close();
   } else {
     const initial = p.values.get('store');
-    const variables = initial ? (await loadStoreFile(initial, jsonLoadOptions(p))).variables : [];
+    const variables = initial ? (await readTarget(parseStoreTarget(initial), jsonLoadOptions(p))).variables : [];
     const svc = await VariableService.create({
       variables,
       options: dev.service,

@@ -3,10 +3,9 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadStoreFile } from '../persist/store-file.js';
 import { encodeQemuJson } from '../persist/json-qemu.js';
 import { inspectorHtml, sendHtml, sendBytes } from '../ui/page-html.js';
-import { pgTarget, readPgVm } from './pg-target.js';
+import { parseStoreTarget, readTarget, type StoreTarget } from './store-target.js';
 import { parseCommand, intValue, UsageError, type CommandSpec } from './command.js';
 import { out } from './io.js';
 import { parseTraceOptions, optionsFileFor } from '../inspect/trace-options.js';
@@ -30,22 +29,24 @@ export async function runUi(argv: string[]): Promise<number> {
   if (port > 65535) throw new UsageError('--port must be 0..65535');
   const size = intValue(p, 'size');
   const files = p.positional;
-  for (const f of files) {
-    if (pgTarget(f)) continue;
+  const targets = files.map((f) => parseStoreTarget(f));
+  for (const t of targets) {
+    if (t.kind === 'postgres') continue;
+    const f = t.path;
     try { await stat(f); } catch (e) { throw new UsageError(`${f}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
   }
   const token = randomBytes(24).toString('base64url');
   const expected = createHash('sha256').update(token).digest();
   // A trace's NAME.options beside it (the device it was recorded with) goes with it, checked here.
-  const options = await Promise.all(files.map(async (f) => {
-    if (pgTarget(f) || !/\.pcap(\.gz)?$/i.test(f)) return undefined;
-    const text = await readFile(optionsFileFor(f), 'utf8').catch(() => undefined);
+  const options = await Promise.all(targets.map(async (t) => {
+    if (t.kind === 'postgres' || !/\.pcap(\.gz)?$/i.test(t.path)) return undefined;
+    const text = await readFile(optionsFileFor(t.path), 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
-    try { parseTraceOptions(text); } catch (e) { throw new UsageError(`${optionsFileFor(f)}: ${(e as Error).message}`); }
+    try { parseTraceOptions(text); } catch (e) { throw new UsageError(`${optionsFileFor(t.path)}: ${(e as Error).message}`); }
     return text;
   }));
   const config = {
-    files: files.map((f, i) => ({ name: pgTarget(f)?.shown ?? basename(f), url: `files/${i}`, ...(options[i] !== undefined ? { options: options[i] } : {}) })),
+    files: targets.map((t, i) => ({ name: t.kind === 'postgres' ? t.shown : basename(t.path), url: `files/${i}`, ...(options[i] !== undefined ? { options: options[i] } : {}) })),
     ...(size !== undefined ? { size } : {}),
   };
 
@@ -62,7 +63,7 @@ export async function runUi(argv: string[]): Promise<number> {
     if (req.method !== 'GET') { res.writeHead(405, { Allow: 'GET' }).end(); return; }
     if (url.pathname === '/') { sendHtml(res, await inspectorHtml(config)); return; }
     const m = /^\/files\/(\d+)$/.exec(url.pathname);
-    const file = m ? files[Number(m[1])] : undefined;
+    const file = m ? targets[Number(m[1])] : undefined;
     if (file === undefined) { res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n'); return; }
     sendBytes(res, await fileBytes(file));
   }
@@ -78,9 +79,7 @@ export async function runUi(argv: string[]): Promise<number> {
 }
 
 /** A file's bytes as they are; a directory (efivarfs) or a PostgreSQL VM as QEMU JSON. */
-async function fileBytes(path: string): Promise<Uint8Array> {
-  const pg = pgTarget(path);
-  if (pg) return encodeQemuJson(await readPgVm(pg));
-  if ((await stat(path)).isDirectory()) return encodeQemuJson((await loadStoreFile(path)).variables);
-  return new Uint8Array(await readFile(path));
+async function fileBytes(t: StoreTarget): Promise<Uint8Array> {
+  if (t.kind === 'postgres' || (await stat(t.path)).isDirectory()) return encodeQemuJson((await readTarget(t)).variables);
+  return new Uint8Array(await readFile(t.path));
 }

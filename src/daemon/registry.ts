@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { VariableService } from '../service/variable-service.js';
 import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
+import { stateDirStorePath, vmOfStateFile } from '../persist/state-dir.js';
 import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
 import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
@@ -202,8 +203,8 @@ export class VmRegistry {
     const layout = this.config.layout;
     if (layout.kind === 'dir') {
       for (const f of await readdir(layout.dir).catch(() => [] as string[])) {
-        if (!f.endsWith('.json')) continue;
-        const id = f.slice(0, -5);
+        const id = vmOfStateFile(f);
+        if (id === undefined) continue;
         if (this.resolveId(id) === id && !out.has(id)) out.set(id, { id, loaded: false, storePath: join(layout.dir, f) });
       }
     }
@@ -221,7 +222,7 @@ export class VmRegistry {
     const layout = this.config.layout;
     if (layout.kind === 'memory') return '(memory)';
     if (layout.kind === 'postgres') return `postgres:${key}`;
-    return layout.kind === 'single' ? resolve(layout.path) : join(resolve(layout.dir), `${key}.json`);
+    return layout.kind === 'single' ? resolve(layout.path) : stateDirStorePath(resolve(layout.dir), key);
   }
 
   /** Does a VM have a store already (the API reaches only those)? */

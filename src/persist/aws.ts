@@ -33,6 +33,7 @@ import { StoreFormatError } from './format-error.js';
 import { base64Decode, base64Encode, isAsciiSpace } from './aws/base64.js';
 import { zlibDeflate, zlibInflate, type ZlibDictionary } from './aws/zlib.js';
 import { AWS_DICT_V0_ADLER32, awsDictV0 } from './aws/dict-v0.js';
+import type { StoreCodec } from './codec.js';
 
 const MAGIC = [0x41, 0x4d, 0x5a, 0x4e, 0x55, 0x45, 0x46, 0x49]; // "AMZNUEFI"
 const HEADER_SIZE = 16;
@@ -230,3 +231,15 @@ export async function encodeAws(variables: readonly Variable[]): Promise<Uint8Ar
   view.setUint32(8, crc32c(blob.subarray(12)), true);
   return base64Encode(blob);
 }
+
+/** AWS EC2 uefi-data as a store codec (codec.ts; the list: formats.ts). */
+export const awsCodec = {
+  name: 'aws',
+  aliases: [],
+  title: 'AWS uefi-data',
+  label: 'AWS',
+  extensions: ['.aws'],
+  detect: isAws,
+  decode: async (b) => ({ variables: decodeAws(b) }),
+  encode: (v) => encodeAws(v),
+} as const satisfies StoreCodec<'aws'>;

@@ -44,3 +44,6 @@ export function decodeEfivarfsEntry(fileName: string, bytes: Uint8Array): Variab
   }
   return makeVariable({ guid, name: raw, attributes, data: new Uint8Array(bytes.subarray(4)) }); // a copy, also when bytes is a Node Buffer
 }
+
+/** The directory form among the store formats (formats.ts): read, never written. */
+export const efivarfsFormat = { name: 'efivarfs', title: 'efivarfs directory', readOnly: true } as const;

@@ -1,12 +1,31 @@
 import type { Variable } from '../store/variable.js';
-import { decodeQemuJson, encodeQemuJson, isQemuJson, type JsonLoadOptions } from './json-qemu.js';
+import type { JsonLoadOptions } from './json-qemu.js';
+import { jsonCodec } from './json-qemu.js';
+import { edk2Codec } from './edk2-fd.js';
+import { awsCodec } from './aws.js';
+import { efivarfsFormat } from './efivarfs.js';
+import type { StoreCodec } from './codec.js';
 import { StoreFormatError } from './format-error.js';
 
 /**
- * Every store format, detected from content (DESIGN.md: STORE is any supported
- * format and is written back in the same one). Pure: bytes in, bytes out.
+ * The one list of store formats (DESIGN.md: STORE is any supported format,
+ * detected from content, and is written back in the same one). Every place
+ * that names a format (CLI options and messages, --json schemas, store files,
+ * the browser build and the inspector's downloads) reads it from here. Pure:
+ * bytes in, bytes out. In the order messages list them.
  */
-export type StoreFormat = 'json' | 'edk2' | 'aws';
+const CODECS = [jsonCodec, edk2Codec, awsCodec] as const;
+
+/** A store format that is a file of bytes (read and written). */
+export type StoreFormat = (typeof CODECS)[number]['name'];
+export const STORE_CODECS: readonly StoreCodec<StoreFormat>[] = CODECS;
+/** Every format a store can be in, the read-only efivarfs directory too. */
+export type StoreFormatName = StoreFormat | typeof efivarfsFormat.name;
+
+/** The format of a new store whose name says none: QEMU's jsonfile. */
+export const DEFAULT_FORMAT: StoreFormat = jsonCodec.name;
+
+export type FormatCodec = StoreCodec<StoreFormat>;
 
 export interface DecodedStore {
   format: StoreFormat;
@@ -15,49 +34,42 @@ export interface DecodedStore {
   layout?: unknown;
 }
 
-export interface FormatCodec {
-  format: StoreFormat;
-  detect(bytes: Uint8Array): boolean;
-  /** `json`: how a QEMU JSON store is read (strict by default); the other formats ignore it. */
-  decode(bytes: Uint8Array, opts?: { json?: JsonLoadOptions }): Promise<DecodedStore>;
-  encode(variables: readonly Variable[], layout?: unknown): Promise<Uint8Array>;
+/** The file formats' names, in list order: `json|edk2|aws` in usage lines. */
+export const FORMAT_NAMES: readonly StoreFormat[] = STORE_CODECS.map((c) => c.name);
+export const FORMAT_CHOICES = FORMAT_NAMES.join('|');
+/** `json, edk2 or aws`, for messages. */
+export const FORMAT_LIST = `${FORMAT_NAMES.slice(0, -1).join(', ')} or ${FORMAT_NAMES.at(-1)}`;
+/** `.json, .fd, .aws`: the extension each format's new files get. */
+export const FORMAT_EXTENSIONS = STORE_CODECS.map((c) => c.extensions[0]!).join(', ');
+
+export function isStoreFormat(name: string): name is StoreFormat {
+  return STORE_CODECS.some((c) => c.name === name);
 }
-
-const codecs: FormatCodec[] = [];
-
-export function registerFormat(c: FormatCodec): void {
-  const i = codecs.findIndex((x) => x.format === c.format);
-  if (i >= 0) codecs[i] = c; else codecs.push(c);
-}
-
-registerFormat({
-  format: 'json',
-  detect: isQemuJson,
-  decode: async (b, opts) => ({ format: 'json', variables: decodeQemuJson(b, opts?.json) }),
-  encode: async (v) => encodeQemuJson(v),
-});
 
 export function codecFor(format: StoreFormat): FormatCodec {
-  const c = codecs.find((x) => x.format === format);
+  const c = STORE_CODECS.find((x) => x.name === format);
   if (!c) throw new StoreFormatError('format', `no codec for ${format}`);
   return c;
 }
 
+/** The format a command-line name or alias means (`fd` is edk2); undefined for none. */
+export function formatNamed(text: string): StoreFormat | undefined {
+  return STORE_CODECS.find((c) => c.name === text || c.aliases.includes(text))?.name;
+}
+
 export function detectFormat(bytes: Uint8Array): StoreFormat | undefined {
-  // JSON last: its test is the loosest.
-  const order = [...codecs.filter((c) => c.format !== 'json'), ...codecs.filter((c) => c.format === 'json')];
-  return order.find((c) => c.detect(bytes))?.format;
+  // The loose tests (JSON's `{`) last.
+  const order = [...STORE_CODECS.filter((c) => !c.looseDetect), ...STORE_CODECS.filter((c) => c.looseDetect)];
+  return order.find((c) => c.detect(bytes))?.name;
 }
 
 export async function decodeStore(bytes: Uint8Array, opts: { json?: JsonLoadOptions } = {}): Promise<DecodedStore> {
   const f = detectFormat(bytes);
-  if (!f) throw new StoreFormatError('offset 0', 'not a known store format (QEMU JSON, edk2 flash volume, AWS uefi-data)');
-  return codecFor(f).decode(bytes, opts);
+  if (!f) throw new StoreFormatError('offset 0', `not a known store format (${STORE_CODECS.map((c) => c.title).join(', ')})`);
+  return { format: f, ...(await codecFor(f).decode(bytes, opts)) };
 }
 
 export function formatFromExtension(path: string): StoreFormat | undefined {
-  if (/\.json$/i.test(path)) return 'json';
-  if (/\.(fd|raw|bin)$/i.test(path)) return 'edk2';
-  if (/\.aws$/i.test(path)) return 'aws';
-  return undefined;
+  const lower = path.toLowerCase();
+  return STORE_CODECS.find((c) => c.extensions.some((e) => lower.endsWith(e)))?.name;
 }

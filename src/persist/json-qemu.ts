@@ -6,6 +6,7 @@ import { ZERO_TIME } from '../wire/time.js';
 import { makeVariable, type Variable } from '../store/variable.js';
 import { StoreFormatError } from './format-error.js';
 import { qemuHex, qemuName, qemuTimeUsable } from './json-lenient.js';
+import type { StoreCodec } from './codec.js';
 
 const NIL_GUID: GuidText = '00000000-0000-0000-0000-000000000000';
 
@@ -162,3 +163,16 @@ function variableFragment(v: Variable): Uint8Array {
   fragments.set(v, f);
   return f;
 }
+
+/** QEMU's jsonfile as a store codec (codec.ts; the list: formats.ts). */
+export const jsonCodec = {
+  name: 'json',
+  aliases: [],
+  title: 'QEMU JSON',
+  label: 'QEMU JSON',
+  extensions: ['.json'],
+  looseDetect: true,
+  detect: isQemuJson,
+  decode: async (b, opts) => ({ variables: decodeQemuJson(b, opts?.json) }),
+  encode: async (v) => encodeQemuJson(v),
+} as const satisfies StoreCodec<'json'>;

@@ -1,14 +1,12 @@
 import { readFile, readdir, stat, statfs } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { decodeEfivarfsEntry } from './efivarfs.js';
+import { decodeEfivarfsEntry, efivarfsFormat } from './efivarfs.js';
 import type { Variable } from '../store/variable.js';
 import type { StoreBackend } from '../store/backend.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { codecFor, decodeStore, detectFormat, formatFromExtension, type DecodedStore, type StoreFormat } from './formats.js';
-import { defaultEdk2Geometry } from './edk2-fd.js';
+import { DEFAULT_FORMAT, codecFor, decodeStore, detectFormat, formatFromExtension, type DecodedStore, type StoreFormat } from './formats.js';
 import { StoreFormatError } from './format-error.js';
-import './register-formats.js';
 
 /** A store file that could not be used: one line naming the file and the problem. */
 export class StoreFileError extends Error {
@@ -31,7 +29,7 @@ export interface FileStore extends DecodedStore {
 /** An efivarfs directory (/sys/firmware/efi/efivars or a copy of one): readable, never written. */
 export interface EfivarfsStore {
   path: string;
-  format: 'efivarfs';
+  format: typeof efivarfsFormat.name;
   variables: Variable[];
   readOnly: true;
   layout?: undefined;
@@ -99,8 +97,9 @@ export async function loadStoreFile(path: string, opts: LoadOptions = {}): Promi
 
 /** The empty store a new file starts as, in the format its name says. */
 function emptyStore(path: string): FileStore {
-  const format = formatFromExtension(path) ?? 'json';
-  return { path, format, variables: [], created: true, ...(format === 'edk2' ? { layout: defaultEdk2Geometry('ovmf-4m') } : {}) };
+  const format = formatFromExtension(path) ?? DEFAULT_FORMAT;
+  const layout = codecFor(format).emptyLayout?.();
+  return { path, format, variables: [], created: true, ...(layout !== undefined ? { layout } : {}) };
 }
 
 async function loadDirectory(path: string): Promise<EfivarfsStore> {
@@ -126,7 +125,7 @@ async function loadEfivarfsDir(path: string, names: readonly string[]): Promise<
       throw new StoreFileError(join(path, n), e instanceof StoreFormatError ? e.message : (e as Error).message);
     }
   }
-  return { path, format: 'efivarfs', variables, readOnly: true };
+  return { path, format: efivarfsFormat.name, variables, readOnly: true };
 }
 
 /**
@@ -179,7 +178,7 @@ export async function saveStoreFile(path: string, format: StoreFormat, variables
 
 /** The service's durable sink for one store file, in the file's own format. */
 export class FileBackend implements StoreBackend {
-  constructor(readonly path: string, readonly format: StoreFormat = 'json', readonly layout?: unknown, readonly gzip = false) {}
+  constructor(readonly path: string, readonly format: StoreFormat = DEFAULT_FORMAT, readonly layout?: unknown, readonly gzip = false) {}
 
   /** The backend that writes a loaded store back in its own format. */
   static for(loaded: LoadedStore): FileBackend {

@@ -59,7 +59,6 @@ test('in Chromium, the browser build decodes a Debian .fd store, summarizes and 
     return { format: d.format, count: d.variables.length, summary: JSON.stringify(s), encoded: lib.toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(back)))) };
   }, BUILD);
   const { decodeStore } = await import('../../src/persist/formats.js');
-  await import('../../src/persist/register-formats.js');
   const { summarizeStore } = await import('../../src/inspect/index.js');
   const d = await decodeStore(new Uint8Array(readFileSync(join(process.cwd(), '../shared/vectors/varstores/ovmf/OVMF_VARS_4M.ms.fd'))));
   assert.equal(r.format, 'edk2');

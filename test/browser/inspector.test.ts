@@ -9,7 +9,6 @@ import { CLI, tempDir } from '../helpers/cli.js';
 import { startDaemon } from '../daemon/helpers.js';
 import { parsePcap } from '../../src/wire/pcap.js';
 import { decodeStore } from '../../src/persist/formats.js';
-import '../../src/persist/register-formats.js';
 import { encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { encodeName } from '../../src/wire/ucs2.js';
 import type { Variable } from '../../src/store/variable.js';

@@ -5,7 +5,6 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { decodeStore } from '../../src/persist/formats.js';
-import '../../src/persist/register-formats.js';
 import { summarizeStore, formatDevicePath, decodeValue, decodeLoadOption } from '../../src/inspect/index.js';
 import type { Variable } from '../../src/store/variable.js';
 import { encodeName, nameKey } from '../../src/wire/ucs2.js';

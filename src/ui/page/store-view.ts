@@ -1,5 +1,5 @@
 import {
-  summarizeStore, codecFor, decodeValue, nameKey, formatAttributes, formatTime,
+  summarizeStore, codecFor, STORE_CODECS, decodeValue, nameKey, formatAttributes, formatTime,
   type StoreSummary, type Variable, type CertificateFacts, type KeyDatabase, type StoreFormat,
 } from '../../browser.js';
 import { h, append, clear, download, badge, table, hexDump } from './dom.js';
@@ -86,7 +86,8 @@ function downloads(store: LoadedStore): HTMLElement {
   const button = (label: string, format: StoreFormat, ext: string): HTMLElement => h('button', {
     onclick: () => { void codecFor(format).encode(store.variables, format === store.format ? store.layout : undefined).then((b) => download(`${base}.${ext}`, b)); },
   }, label);
-  return h('section', {}, h('h3', {}, 'Download'), button('QEMU JSON', 'json', 'json'), ' ', button('edk2 .fd', 'edk2', 'fd'), ' ', button('AWS', 'aws', 'aws'));
+  const buttons = STORE_CODECS.flatMap((c, i) => [...(i ? [' '] : []), button(c.label, c.name, c.extensions[0]!.slice(1))]);
+  return h('section', {}, h('h3', {}, 'Download'), ...buttons);
 }
 
 /** At most ~3 lines of a decoded value in the table (search still sees all of it; the hex view has every byte). */

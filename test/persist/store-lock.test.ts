@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { DaemonClient } from '../../src/daemon/vmm-client.js';
 import { ErrorCode, FrameType, decodeError } from '../../src/daemon/frames.js';
 import { storeLockPath, stateDirLockPath, StoreLock, StoreInUseError, assertStoreFree } from '../../src/persist/store-lock.js';
-import { CLI, tempDir, spawnServe, waitListening, setVar, FrameSocket, EFI_SUCCESS } from './helpers.js';
+import { CLI, tempDir, spawnServe, waitListening, setVar, FrameSocket, EFI_SUCCESS } from '../daemon/helpers.js';
 
 /** The pid of a process that has exited (a killed daemon's claim looks like this). */
 async function deadPid(): Promise<number> {
