@@ -4,7 +4,7 @@ import { StoreFileError } from '../persist/store-file.js';
 import { StoreInUseError } from '../persist/store-lock.js';
 import { OwnershipLostError, PgStore, PgStoreError } from '../persist/postgres.js';
 import { applyToVariables, type PreparedUpdate, type StoreVerdict } from './apply-store.js';
-import { UsageError, type DeviceOptions } from './args.js';
+import type { DeviceOptions } from './args.js';
 import { CliAudit, appendToTable, appendToTrail, storeVmName } from './audit-append.js';
 import { openTarget, parseStoreTarget, pgVmTarget, stateDirTargets, type FileLikeTarget } from './store-target.js';
 
