@@ -4,6 +4,7 @@ import { VariableService } from '../service/variable-service.js';
 import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
 import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
+import { removeStaleTemps } from '../persist/atomic-file.js';
 import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
@@ -262,6 +263,8 @@ export class VmRegistry {
       }
     }
     let loaded;
+    // A daemon killed mid-save left its temp file: gone before this one saves (persist/atomic-file.ts).
+    await removeStaleTemps(path);
     try {
       const lenient = this.config.lenientJson;
       loaded = await loadStoreFile(path, { missing: 'empty', ...(lenient ? { lenientJson: true, warn: (line: string) => lenient(id, line) } : {}) });

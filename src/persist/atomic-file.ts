@@ -1,4 +1,4 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -40,4 +40,35 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o
 export async function fsyncDir(dir: string): Promise<void> {
   const d = await open(dir, 'r');
   try { await d.sync(); } finally { await d.close(); }
+}
+
+/** `.NAME.PID.HEX.tmp`, the temp file writeFileAtomic makes for NAME; the PID captured. */
+function tempPattern(name: string): RegExp {
+  return new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+}
+
+/** Is a process with this pid alive (EPERM: alive, someone else's)? */
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Remove the temp files a writer of `path` left when it died between creating
+ * one and renaming it (SIGKILL, power loss): without this every crash in that
+ * window leaves a store-sized file behind, and a VM that crashes often fills
+ * the disk. Only files of processes that no longer run are taken (a live
+ * writer's file is its own business). Returns how many were removed; errors
+ * (an unreadable directory) are not the caller's problem here.
+ */
+export async function removeStaleTemps(path: string): Promise<number> {
+  const re = tempPattern(basename(path));
+  let removed = 0;
+  for (const f of await readdir(dirname(path)).catch(() => [] as string[])) {
+    const m = re.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    if (await unlink(join(dirname(path), f)).then(() => true, () => false)) removed++;
+  }
+  return removed;
 }
