@@ -5,9 +5,10 @@
  * contradict (docs/durability.md). Outside `npm test` (CI runs 50 kills in
  * test/persist/torture-ci.test.ts).
  *
- *   npm run torture -- [--kills N] [--backend json|fd|postgres|all] [--seed S] [--lanes L] [--no-auth]
+ *   npm run torture -- [--kills N] [--backend json|fd|postgres|all] [--seed S] [--lanes L] [--minutes M] [--no-auth]
  *
- * --kills is per backend (default 1000). postgres needs UEFI_VARS_TEST_PG (a
+ * --kills is per backend (default 1000). --minutes, or Ctrl-C once, stops
+ * starting rounds; the summary then counts the kills made. postgres needs UEFI_VARS_TEST_PG (a
  * role that may create databases); `all` skips it, saying so, when unset.
  * Exit 0 when every kill checked out, 1 on any failure, 2 on bad arguments.
  */
@@ -15,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { runTorture, BACKENDS, type Backend } from './torture/run.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`torture: ${msg}\nusage: npm run torture -- [--kills N] [--backend json|fd|postgres|all] [--seed S] [--lanes L] [--no-auth]\n`);
+  process.stderr.write(`torture: ${msg}\nusage: npm run torture -- [--kills N] [--backend json|fd|postgres|all] [--seed S] [--lanes L] [--minutes M] [--no-auth]\n`);
   process.exit(2);
 }
 
@@ -24,7 +25,7 @@ try {
   args = parseArgs({
     options: {
       kills: { type: 'string', default: '1000' }, backend: { type: 'string', default: 'all' },
-      seed: { type: 'string' }, lanes: { type: 'string', default: '2' }, 'no-auth': { type: 'boolean', default: false },
+      seed: { type: 'string' }, lanes: { type: 'string', default: '2' }, minutes: { type: 'string' }, 'no-auth': { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) { usage((e as Error).message); }
@@ -34,6 +35,8 @@ const seed = args.seed === undefined ? (Date.now() >>> 0) : Number(args.seed);
 if (!Number.isInteger(kills) || kills < 1) usage('--kills must be a positive integer');
 if (!Number.isInteger(lanes) || lanes < 1 || lanes > 16) usage('--lanes must be 1..16');
 if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) usage('--seed must be 0..4294967295');
+const minutes = args.minutes === undefined ? Infinity : Number(args.minutes);
+if (!(minutes > 0)) usage('--minutes must be a positive number');
 const pgAdminUrl = process.env.UEFI_VARS_TEST_PG;
 let backends: Backend[];
 if (args.backend === 'all') {
@@ -48,9 +51,12 @@ process.stdout.write(`torture: ${kills} kills per backend on ${backends.join(', 
 const done = new Map<Backend, number>();
 let lastPrint = 0;
 const t0 = performance.now();
+let interrupted = false;
+process.once('SIGINT', () => { interrupted = true; process.stdout.write('torture: stopping after the rounds under way\n'); });
 const results = await runTorture({
   kills: Object.fromEntries(backends.map((b) => [b, kills])), seed, lanes, authenticated: !args['no-auth'],
   ...(pgAdminUrl ? { pgAdminUrl } : {}),
+  stop: () => interrupted || performance.now() - t0 > minutes * 60_000,
   onKill: (b) => {
     done.set(b, (done.get(b) ?? 0) + 1);
     if (performance.now() - lastPrint > 10_000) {

@@ -27,6 +27,8 @@ export interface TortureOptions {
   /** Authenticated writes in the stream (a 2048-bit key is made once). Default true. */
   authenticated?: boolean;
   onKill?: (backend: Backend) => void;
+  /** Start no further round once this says so; the result then counts the kills made. */
+  stop?: () => boolean;
 }
 
 export interface BackendResult extends Omit<LaneResult, 'failures'> { backend: Backend; ms: number; lanes: number; failures: string[] }
@@ -64,7 +66,7 @@ async function runBackend(backend: Backend, kills: number, o: TortureOptions, si
     return runLane({
       backend, lane, kills: n, seed: (o.seed ^ Math.imul(lane + 1, 0x9e3779b1) ^ BACKENDS.indexOf(backend) * 0x85ebca6b) >>> 0,
       dir, ...(pgUrl ? { pgUrl } : {}), ...(pgReader ? { pgReader } : {}), ...(signer ? { signer } : {}),
-      onKill: () => o.onKill?.(backend),
+      onKill: () => o.onKill?.(backend), ...(o.stop ? { stop: o.stop } : {}),
     });
   }));
   try {

@@ -3,42 +3,60 @@ import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
+ * The file-system calls writeFileAtomic makes. Tests replace them to inject the
+ * failures a real disk has (ENOSPC on write, EIO on fsync): test/persist/durability.test.ts.
+ */
+export const atomicFs = { open, rename, unlink };
+
+/**
  * Replace `path` with `bytes` all-or-nothing: write a temp file in the same
  * directory, fsync it, rename it over the target, fsync the directory. A crash
  * at any point leaves either the old file or the new one, never a torn mix.
  * With `syncDir: false` the caller must fsync the directory before calling the
  * write durable.
+ *
+ * A failure before the rename (ENOSPC, EIO on the file's fsync) leaves the
+ * target untouched and no temp file. A failure of the directory's fsync comes
+ * after the rename: the new file is in place but may not survive a crash; the
+ * error then carries `replaced: true` so a caller that reports the write as
+ * failed can put the old content back (FileBackend does).
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o600, opts: { syncDir?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
+  const fh = await atomicFs.open(tmp, 'wx', mode);
   try {
-    let off = 0;
-    while (off < bytes.length) {
-      const { bytesWritten } = await fh.write(bytes, off, bytes.length - off, off);
-      off += bytesWritten;
+    try {
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off, off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    await fh.sync();
+    await atomicFs.rename(tmp, path);
   } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    await atomicFs.unlink(tmp).catch(() => undefined);
     throw e;
   }
   // A caller writing many files in one directory may fsync it once for all of them
   // (group commit): the rename is atomic either way; only its durability waits.
-  if (opts.syncDir !== false) await fsyncDir(dir);
+  if (opts.syncDir !== false) {
+    try { await fsyncDir(dir); } catch (e) {
+      throw Object.assign(e as Error, { replaced: true });
+    }
+  }
+}
+
+/** Did a failed writeFileAtomic already put the new file in place (its directory's fsync failed)? */
+export function replacedBeforeFailure(e: unknown): boolean {
+  return (e as { replaced?: unknown } | null)?.replaced === true;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
+  const d = await atomicFs.open(dir, 'r');
   try { await d.sync(); } finally { await d.close(); }
 }
 
