@@ -47,7 +47,7 @@ function inject(fault: Fault, code: string): () => void {
 const TEMP = /\.tmp$/;
 
 /** The scenario every fault runs: good writes, a failing update and create, then recovery. */
-async function scenario(t: Parameters<typeof startDaemon>[0], storeDir: string, fail: () => () => void): Promise<void> {
+async function scenario(t: Parameters<typeof startDaemon>[0], storeDir: string, code: string, fail: () => () => void): Promise<void> {
   const path = join(storeDir, 'vars.json');
   const d = await startDaemon(t, { layout: { kind: 'single', path }, rateLimit: { ratePerSecond: 0, burst: 0 } });
   const c = await DaemonClient.connect(d.socket, 'vm');
@@ -67,6 +67,10 @@ async function scenario(t: Parameters<typeof startDaemon>[0], storeDir: string, 
     assert.deepEqual((await getVar(c, 'Updated')).data, Uint8Array.of(9));
     assert.equal((await getVar(c, 'Fresh')).status, EFI_NOT_FOUND);
     assert.deepEqual((await getVar(c, 'Kept')).data, Uint8Array.of(1, 2, 3));
+    // The operator hears of it: one log line per refused write, naming the error, and a counter.
+    const line = await d.logs.waitFor((l) => l.msg === 'store write failed; the request was refused and undone');
+    assert.match(String(line.err), new RegExp(`^${path}: cannot write \\(${code}\\)`));
+    assert.match(await d.daemon.metrics.registry.getSingleMetricAsString('uefi_vars_store_write_failures_total'), /reason="write-failed"} 3/);
   } finally {
     restore();
   }
@@ -84,16 +88,16 @@ function tempStoreDir(t: { after(fn: () => void): void }): string {
 }
 
 test('ENOSPC on write (injected): EFI_DEVICE_ERROR, the file is the last good one, memory unchanged, the next write after succeeds', async (t) => {
-  await scenario(t, tempStoreDir(t), () => inject('write', 'ENOSPC'));
+  await scenario(t, tempStoreDir(t), 'ENOSPC', () => inject('write', 'ENOSPC'));
 });
 
 test('EIO on the temp file\'s fsync (injected): the same; the rename never happens', async (t) => {
-  await scenario(t, tempStoreDir(t), () => inject('file-sync', 'EIO'));
+  await scenario(t, tempStoreDir(t), 'EIO', () => inject('file-sync', 'EIO'));
 });
 
 test('EIO on the directory\'s fsync (injected), after the rename: the last good store is put back, so disk and memory agree', async (t) => {
   // The put-back is a save too; its own directory fsync fails the same way, but the content it renames into place is the good one.
-  await scenario(t, tempStoreDir(t), () => inject('dir-sync', 'EIO'));
+  await scenario(t, tempStoreDir(t), 'EIO', () => inject('dir-sync', 'EIO'));
 });
 
 /** Mount a 64 KiB tmpfs (root only); undefined where the machine does not allow it. */
@@ -112,7 +116,7 @@ test('ENOSPC for real, on a full 64 KiB tmpfs: the same, and writes succeed once
   // Unmounted after the daemon stopped (startDaemon's hook runs first: hooks run in the order added).
   let filler: string | undefined;
   try {
-    await scenario(t, dir, () => {
+    await scenario(t, dir, 'ENOSPC', () => {
       filler = join(dir, 'filler');
       writeFileSync(filler, '');
       const chunk = new Uint8Array(1024);
