@@ -5,6 +5,7 @@ import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
 import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
 import { removeStaleTemps } from '../persist/atomic-file.js';
+import { quotaFilePath, loadQuotaFile } from './quota-file.js';
 import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
@@ -277,6 +278,9 @@ export class VmRegistry {
       backend = FileBackend.for(loaded);
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
       service = await VariableService.create({ variables: loaded.variables, backend: this.reporting(id, backend), options: this.config.options });
+      // The operator's quota comes with the VM (quota-file.ts); one that does not parse keeps the VM from loading.
+      const quotaFile = quotaFilePath(this.config.layout, id);
+      if (quotaFile && quotaFile !== 'unsupported') await service.setQuota(await loadQuotaFile(quotaFile));
     } catch (e) {
       throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }

@@ -30,6 +30,10 @@ export const Reasons = {
   'attributes-mismatch': { status: EfiStatus.INVALID_PARAMETER },
   'append-unsupported': { status: EfiStatus.UNSUPPORTED },
   'out-of-storage': { status: EfiStatus.OUT_OF_RESOURCES },
+  // The operator's per-VM quota (service/vm-quota.ts), refused as the storage limit is.
+  'quota-variables': { status: EfiStatus.OUT_OF_RESOURCES },
+  'quota-bytes': { status: EfiStatus.OUT_OF_RESOURCES },
+  'quota-write-rate': { status: EfiStatus.OUT_OF_RESOURCES },
   'read-only-variable': { status: EfiStatus.WRITE_PROTECTED, deviation: 'read-only-variable' },
   'unauthenticated-delete': { status: EfiStatus.SECURITY_VIOLATION, deviation: 'unauthenticated-delete' },
   'secure-boot-attributes': { status: EfiStatus.INVALID_PARAMETER },
