@@ -31,7 +31,7 @@ export interface LaneConfig {
   seed: number;
   /** A private directory for the store (file backends) and the socket. */
   dir: string;
-  /** postgres: the database URL, and a reader for checking what it holds. */
+  /** postgres: the database URL, and a store the checker takes the VM over with after each kill. */
   pgUrl?: string;
   pgReader?: PgStore;
   signer?: GeneratedKey;
@@ -92,7 +92,10 @@ async function listening(path: string, gone: () => boolean, ms: number): Promise
 async function storeModel(c: LaneConfig): Promise<Model> {
   let vars: Variable[];
   if (c.backend === 'postgres') {
-    vars = (await c.pgReader!.peek(vmId(c))) ?? [];
+    // Take the VM over, as the restarted daemon will: the killed daemon's last statement may still be
+    // running on the server and commit after a mere look. Taking over waits for it, and fences out
+    // one that comes later, so what is read here is what the next daemon reads (postgres.ts, epochs).
+    vars = (await c.pgReader!.claim(vmId(c))).variables;
   } else {
     try {
       vars = (await loadStoreFile(storePath(c))).variables;

@@ -74,7 +74,7 @@ async function runBackend(backend: Backend, kills: number, o: TortureOptions, si
     if (backend === 'postgres') {
       if (!o.pgAdminUrl) throw new Error('postgres: no server (set UEFI_VARS_TEST_PG)');
       results = await withDatabase(o.pgAdminUrl, async (url) => {
-        const reader = await PgStore.open({ url, owner: 'torture-check', readOnly: true });
+        const reader = await PgStore.open({ url, owner: 'torture-check' });
         try { return await go(url, reader); } finally { await reader.close(); }
       });
     } else {
