@@ -13,6 +13,8 @@ import { variableListItem, variableDetail, vmView, secureBootView, fleetRow } fr
 import { inspectorHtml, sendHtml, sendBytes } from '../ui/page-html.js';
 import { encodeQemuJson } from '../persist/json-qemu.js';
 import { auditQuery, type AuditSinks } from './audit-sink.js';
+import { parseVmQuota } from '../service/vm-quota.js';
+import { quotaFilePath, saveQuotaFile } from './quota-file.js';
 import { HostWriteError, hostName, hostVariable, hostPut, hostDelete, findVariable, type HostWriteProblem } from './host-write.js';
 
 export interface ApiContext {
@@ -122,6 +124,10 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     send(res, 200, { vm: vm.id, records, skipped });
     return;
   }
+  if (b === 'quota' && guidText === undefined) {
+    await quotaRoute(ctx, req, res, vm, method);
+    return;
+  }
   if (b !== 'variables') throw new HttpError(404, 'no-route', 'no such endpoint');
   if (guidText === undefined) {
     allow(method, ['GET']);
@@ -152,6 +158,28 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     default:
       allow(method, ['GET', 'PUT', 'DELETE']);
   }
+}
+
+/**
+ * The VM's quota (service/vm-quota.ts): GET it; PUT replaces it (fields left
+ * out or null are no limit; `{}` clears it), durably beside the store before
+ * the answer (quota-file.ts), and in force for the next guest request.
+ */
+async function quotaRoute(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, vm: VmEntry, method: string): Promise<void> {
+  if (method === 'GET') { send(res, 200, { quota: vm.service.quota ?? {} }); return; }
+  allow(method, ['GET', 'PUT']);
+  const q = parseVmQuota(await readJson(req));
+  if (typeof q === 'string') throw new HttpError(400, 'bad-quota', q);
+  const file = quotaFilePath(ctx.registry.layout, vm.id);
+  if (file === 'unsupported') throw new HttpError(501, 'quota-unsupported', 'quotas are not kept with --postgres yet');
+  try {
+    if (file) await saveQuotaFile(file, q);
+  } catch (e) {
+    throw new HttpError(500, 'persist-failed', `the quota was not changed: ${(e as Error).message}`);
+  }
+  await vm.service.setQuota(q);
+  ctx.logger.info({ vm: vm.id, quota: q }, 'VM quota set');
+  send(res, 200, { quota: q });
 }
 
 /**

@@ -5,6 +5,8 @@ import type { ServiceOptions } from '../service/options.js';
 import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
 import { stateDirStorePath, vmOfStateFile } from '../persist/state-dir.js';
 import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
+import { removeStaleTemps } from '../persist/atomic-file.js';
+import { quotaFilePath, loadQuotaFile } from './quota-file.js';
 import type { StoreBackend } from '../store/backend.js';
 import type { Variable } from '../store/variable.js';
 import { VM_ID_PATTERN } from './frames.js';
@@ -271,6 +273,8 @@ export class VmRegistry {
       }
     }
     let loaded;
+    // A daemon killed mid-save left its temp file: gone before this one saves (persist/atomic-file.ts).
+    await removeStaleTemps(path);
     try {
       const lenient = this.config.lenientJson;
       loaded = await loadStoreFile(path, { missing: 'empty', ...(lenient ? { lenientJson: true, warn: (line: string) => lenient(id, line) } : {}) });
@@ -283,6 +287,9 @@ export class VmRegistry {
       backend = FileBackend.for(loaded);
       // create() runs the machine-start reset, which writes the store: a missing file now exists.
       service = await VariableService.create({ variables: loaded.variables, backend: this.reporting(id, backend), options: this.config.options, ...this.verifierInit() });
+      // The operator's quota comes with the VM (quota-file.ts); one that does not parse keeps the VM from loading.
+      const quotaFile = quotaFilePath(this.config.layout, id);
+      if (quotaFile && quotaFile !== 'unsupported') await service.setQuota(await loadQuotaFile(quotaFile));
     } catch (e) {
       throw new VmError('store-unavailable', e instanceof StoreFileError ? e.message : `${path}: ${(e as Error).message}`);
     }

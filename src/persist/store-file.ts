@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { decodeEfivarfsEntry, efivarfsFormat } from './efivarfs.js';
 import type { Variable } from '../store/variable.js';
 import type { StoreBackend } from '../store/backend.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic, replacedBeforeFailure } from './atomic-file.js';
 import { DEFAULT_FORMAT, codecFor, decodeStore, detectFormat, formatFromExtension, type DecodedStore, type StoreFormat } from './formats.js';
 import { StoreFormatError } from './format-error.js';
 
 /** A store file that could not be used: one line naming the file and the problem. */
 export class StoreFileError extends Error {
   override readonly name = 'StoreFileError';
-  constructor(readonly path: string, readonly detail: string) {
+  constructor(readonly path: string, readonly detail: string, /** A failed save already replaced the file (atomic-file.ts). */ readonly replaced = false) {
     super(`${path}: ${detail}`);
   }
 }
@@ -172,7 +172,7 @@ export async function saveStoreFile(path: string, format: StoreFormat, variables
   try {
     await writeFileAtomic(path, bytes, 0o600, { syncDir: opts.syncDir ?? true });
   } catch (e) {
-    throw new StoreFileError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new StoreFileError(path, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, replacedBeforeFailure(e));
   }
 }
 
@@ -187,7 +187,21 @@ export class FileBackend implements StoreBackend {
     return new FileBackend(loaded.path, loaded.format, loaded.layout, loaded.gzip ?? false);
   }
 
+  /** What the file held after the last save that succeeded (records are immutable: no copy of the data). */
+  private last: readonly Variable[] | undefined;
+
   async save(nv: readonly Variable[]): Promise<void> {
-    await saveStoreFile(this.path, this.format, nv, this.layout, { gzip: this.gzip });
+    try {
+      await saveStoreFile(this.path, this.format, nv, this.layout, { gzip: this.gzip });
+    } catch (e) {
+      // The directory's fsync failed after the rename: the file holds a write the guest will be
+      // told failed (EFI_DEVICE_ERROR) and the service undoes in memory. Put the last good store
+      // back, best effort, so disk and memory agree again (docs/durability.md).
+      if (e instanceof StoreFileError && e.replaced && this.last) {
+        await saveStoreFile(this.path, this.format, this.last, this.layout, { gzip: this.gzip }).catch(() => undefined);
+      }
+      throw e;
+    }
+    this.last = nv.slice();
   }
 }

@@ -6,6 +6,7 @@ import type { VariablePolicy, PolicyContext } from '../policy/engine.js';
 import type { ServiceOptions } from './options.js';
 import type { Variable } from '../store/variable.js';
 import type { AuthVerifier } from '../auth/verifier.js';
+import type { QuotaState } from './vm-quota.js';
 
 /** The mutable state a request works on; owned by VariableService, passed to handlers. */
 export interface ServiceState {
@@ -16,6 +17,8 @@ export interface ServiceState {
   readonly options: ServiceOptions;
   /** The negotiated BUFFER_SIZE for the request in hand. */
   bufferSize: number;
+  /** The operator's per-VM quota, if one is set (vm-quota.ts). */
+  quota?: QuotaState | undefined;
   /** Durably record the NV variables; rejects if it could not. */
   persist?: ((nv: readonly Variable[]) => Promise<void>) | undefined;
   /** Where signature checks run (ServiceInit.verifier); the calling thread when absent. */

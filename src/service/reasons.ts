@@ -58,6 +58,10 @@ const STATUS: { readonly [R in Reason]: bigint } = {
   'attributes-mismatch': S.INVALID_PARAMETER,
   'append-unsupported': S.UNSUPPORTED,
   'out-of-storage': S.OUT_OF_RESOURCES,
+  // The operator's per-VM quota, refused as the storage limit is (UEFI 2.10 §8.2 SetVariable: EFI_OUT_OF_RESOURCES)
+  'quota-variables': S.OUT_OF_RESOURCES,
+  'quota-bytes': S.OUT_OF_RESOURCES,
+  'quota-write-rate': S.OUT_OF_RESOURCES,
   // Functions 7, 9, 10 without edk2VarCheck, 12-14, 0 and >= 15 (spec §2.4)
   'function-unsupported': S.UNSUPPORTED,
 

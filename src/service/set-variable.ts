@@ -126,6 +126,9 @@ function applyWrite(
     if (grow > 0) return fail('out-of-storage');
     deviation ??= 'storage-shrink-over-limit'; // QEMU refuses this one too (docs/deviations.md #5)
   }
+  // The operator's per-VM quota comes after every rule of the device: it bounds, never widens.
+  const overQuota = s.quota?.refusal(s.store, old, next);
+  if (overQuota) return fail(overQuota);
 
   return commit(s, old, next, sbVar === 'PK' && next !== undefined, deviation);
 }

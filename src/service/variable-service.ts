@@ -22,6 +22,7 @@ import { customModeOn } from '../auth/secure-boot.js';
 
 import type { StoreBackend } from '../store/backend.js';
 import { variableCost } from '../store/quota.js';
+import { QuotaState, type VmQuota } from './vm-quota.js';
 export type { StoreBackend };
 
 /** What a host write came to: done, or refused because the VM's storage is full (with the bytes it would need). */
@@ -169,6 +170,16 @@ export class VariableService implements MmHandler {
       }
       if (audit) this.emitAudit(audit, EfiStatus.SUCCESS, undefined);
       return { ok: true };
+    });
+  }
+
+  /** The per-VM quota in force (vm-quota.ts); undefined: none. */
+  get quota(): Readonly<VmQuota> | undefined { return this.state.quota?.limits; }
+
+  /** Set or clear the per-VM quota, in the queue: requests before it ran without, requests after run with it. */
+  setQuota(q: VmQuota | undefined): Promise<void> {
+    return this.serial(async () => {
+      this.state.quota = q && Object.keys(q).length > 0 ? new QuotaState({ ...q }) : undefined;
     });
   }
 

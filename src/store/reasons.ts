@@ -31,6 +31,10 @@ export const StoreReasons = {
   'append-unsupported': {},
   // Storage accounting (spec §3.8)
   'out-of-storage': {},
+  // The operator's per-VM quota (service/vm-quota.ts), refused as the storage limit is.
+  'quota-variables': {},
+  'quota-bytes': {},
+  'quota-write-rate': {},
   // Functions a host service does not implement (spec §2.4)
   'function-unsupported': {},
 } as const satisfies Record<string, { deviation?: DeviationId }>;

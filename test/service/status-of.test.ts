@@ -36,6 +36,9 @@ const EXPECTED: readonly (readonly [Reason, StatusName, string])[] = [
   ['attributes-mismatch', 'INVALID_PARAMETER', '§2.5.3 step 8.3'],
   ['append-unsupported', 'UNSUPPORTED', '§2.5.3 step 9'],
   ['out-of-storage', 'OUT_OF_RESOURCES', '§2.5.3 step 10, §3.8'],
+  ['quota-variables', 'OUT_OF_RESOURCES', 'UEFI 2.10 §8.2 SetVariable (not enough storage), our per-VM quota'],
+  ['quota-bytes', 'OUT_OF_RESOURCES', 'UEFI 2.10 §8.2 SetVariable, our per-VM quota'],
+  ['quota-write-rate', 'OUT_OF_RESOURCES', 'UEFI 2.10 §8.2 SetVariable, our per-VM quota'],
   ['function-unsupported', 'UNSUPPORTED', '§2.4 (7, 9, 10, 12-14, 0, >= 15)'],
   // persist: QEMU only warns (§6.1); UEFI 2.10 SetVariable: could not be saved = EFI_DEVICE_ERROR
   ['persist-failed', 'DEVICE_ERROR', '§6.1; UEFI 2.10 §8.2 SetVariable'],
