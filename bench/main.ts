@@ -8,6 +8,7 @@ import { benchApply } from './apply.js';
 import { benchInspector } from './inspector.js';
 import { benchHostile } from './hostile.js';
 import { benchFairness } from './fairness.js';
+import { benchAbuse } from './abuse.js';
 import { line } from './stats.js';
 
 /** `npm run bench`: every figure next to its floor, measured in the same run. */
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   if (want('apply')) await benchApply();
   if (want('inspector')) await benchInspector();
   if (want('hostile')) await benchHostile();
+  if (want('abuse')) await benchAbuse();
   if (want('fairness')) await benchFairness();
   // `node dist/bench/main.js daemon 40000,50000`: the open-loop offered rates (req/s), default 50000.
   const rates = only === 'daemon' && process.argv[3] ? process.argv[3].split(',').map(Number) : undefined;
