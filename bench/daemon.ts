@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DaemonClient } from '../src/daemon/vmm-client.js';
+import { DaemonClient } from '../src/daemon/protocol/vmm-client.js';
 import { getPayloadSizeRequest } from '../src/client/requests.js';
 import { VariableService } from '../src/service/variable-service.js';
 import type { Trace } from './replay.js';

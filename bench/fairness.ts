@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon } from '../src/daemon/server.js';
-import { createLogger } from '../src/daemon/logging.js';
+import { Daemon } from '../src/daemon/server/server.js';
+import { createLogger } from '../src/daemon/server/logging.js';
 import { manyListsDbWrite, privateLookupWrite, smallCerts } from '../test/helpers/hostile.js';
 import { runFairness, type FairnessFigures, type HostileRequest } from '../test/helpers/fairness.js';
 import { fmt, line } from './stats.js';

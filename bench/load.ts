@@ -3,8 +3,8 @@ import {
   FrameDecoder, FrameType, frameTypeName, errorCodeName,
   encodeHello, encodeMmRequest, encodeFrame, decodeHelloOk, decodeMmReply, decodeError, expectEmpty,
   type Frame,
-} from '../src/daemon/frames.js';
-import { sharedRead } from '../src/daemon/read-buffer.js';
+} from '../src/daemon/protocol/frames.js';
+import { sharedRead } from '../src/daemon/protocol/read-buffer.js';
 import type { Trace } from './replay.js';
 
 /**

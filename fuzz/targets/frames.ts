@@ -1,5 +1,5 @@
 /**
- * The daemon's frame decoder (src/daemon/frames.ts) and every payload decoder.
+ * The daemon's frame decoder (src/daemon/protocol/frames.ts) and every payload decoder.
  * Input: u8 chunking seed, then the byte stream a VMM sends. Invariants: the
  * frames do not depend on how the stream is cut into socket reads, even when
  * the caller reuses its read buffer after every push (as the daemon does); only
@@ -13,7 +13,7 @@ import {
   decodeMemRead, decodeMemWrite, decodeError, expectEmpty,
   encodeHello, encodeHelloOk, encodeMmRequest, encodeMmReply, encodeMmioRead, encodeMmioWrite, encodeMmioReadOk,
   encodeMemRead, encodeMemWrite, encodeError, encodeFrame, type ErrorCodeValue,
-} from '../../src/daemon/frames.js';
+} from '../../src/daemon/protocol/frames.js';
 import { Cursor, check, timed, bytesEqual, concat, traceRequests } from './harness.js';
 
 type Outcome = { frames: Uint8Array[]; fault: string | undefined };

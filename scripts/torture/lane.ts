@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { replyStatus } from '../../src/client/requests.js';
 import { loadStoreFile, StoreFileError } from '../../src/persist/store-file.js';
 import type { PgStore } from '../../src/persist/postgres.js';

@@ -9,7 +9,7 @@ import { nameKey } from '../wire/ucs2.js';
 import { EfiStatus } from '../wire/status.js';
 import { appendAuditLine, auditFilePath } from '../persist/audit-file.js';
 import type { PgStore } from '../persist/postgres.js';
-import { auditEntry, type AuditEntry, type AuditVia } from '../daemon/audit-sink.js';
+import { auditEntry, type AuditEntry, type AuditVia } from '../daemon/server/audit-sink.js';
 import { err } from './io.js';
 
 /**

@@ -44,7 +44,7 @@ export async function runReplay(argv: string[]): Promise<number> {
   const socket = p.values.get('connect');
   if (socket) {
     if (p.values.has('store')) throw new UsageError('--store and --connect exclude each other: the daemon owns its store');
-    const { connectReplayTarget } = await import('../daemon/vmm-client.js');
+    const { connectReplayTarget } = await import('../daemon/protocol/vmm-client.js');
     const t = await connectReplayTarget(socket, p.values.get('vm') ?? 'default');
     target = t; close = () => t.close();
   } else {

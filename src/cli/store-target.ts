@@ -4,7 +4,7 @@ import { checkWriteTarget, loadStoreFile, saveStoreFile, StoreFileError, type Lo
 import { assertStoreFree } from '../persist/store-lock.js';
 import { stateDirStorePath, vmOfStateFile } from '../persist/state-dir.js';
 import type { StoreFormat, StoreFormatName } from '../persist/formats.js';
-import { VM_ID_PATTERN } from '../daemon/frames.js';
+import { VM_ID_PATTERN } from '../daemon/protocol/frames.js';
 import type { Variable } from '../store/variable.js';
 import { UsageError } from './command.js';
 

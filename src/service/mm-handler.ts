@@ -22,7 +22,7 @@ export interface MmResult {
 export interface MmHandler {
   /**
    * Process one request. `request` is valid only until this call returns (the
-   * daemon's read buffer is shared, daemon/read-buffer.ts): an implementation
+   * daemon's read buffer is shared, daemon/protocol/read-buffer.ts): an implementation
    * copies what it keeps before it returns, as the service copies the whole
    * request before parsing. `bufferSize` is the negotiated BUFFER_SIZE.
    */

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, SHARED, cli, tempDir } from '../helpers/cli.js';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { setVariableRequest, replyStatus } from '../../src/client/requests.js';
 import { decodeEdk2Fd } from '../../src/persist/edk2-fd.js';
 import { nameKey } from '../../src/wire/ucs2.js';

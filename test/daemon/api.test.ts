@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { startDaemon, setVar, getVar, http, EFI_SUCCESS, EFI_NOT_FOUND, TEST_GUID, SHARED } from './helpers.js';

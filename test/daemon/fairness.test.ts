@@ -10,12 +10,12 @@
  * `npm run bench fairness`); the measured figures are printed. FAIR_WORKERS=0 runs
  * the checks on the event loop: before the PKCS#7 work bounds (auth/der.ts,
  * trust.ts) that failed with a p99 of seconds; with them each check costs a few ms,
- * and the pool (daemon/verify-pool.ts, tested in verify-pool.test.ts) takes even
+ * and the pool (daemon/server/verify-pool.ts, tested in verify-pool.test.ts) takes even
  * that off the loop.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
 import { x509Certificates } from '../../src/wire/siglist.js';
 import { startDaemon, EFI_SUCCESS } from './helpers.js';

@@ -8,7 +8,7 @@ import {
   encodeHello, decodeHello, encodeMmRequest, decodeMmRequest, encodeMmReply, decodeMmReply,
   encodeMmioWrite, decodeMmioWrite, encodeMmioRead, decodeMmioRead, encodeMemRead, decodeMemRead,
   encodeMemWrite, decodeMemWrite, encodeError, decodeError, ErrorCode,
-} from '../../src/daemon/frames.js';
+} from '../../src/daemon/protocol/frames.js';
 
 function lengthPrefix(n: number): Uint8Array {
   const b = new Uint8Array(4);

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { Daemon, type DaemonConfig } from '../../src/daemon/server.js';
-import { createLogger } from '../../src/daemon/logging.js';
-import { FrameDecoder, type Frame } from '../../src/daemon/frames.js';
+import { Daemon, type DaemonConfig } from '../../src/daemon/server/server.js';
+import { createLogger } from '../../src/daemon/server/logging.js';
+import { FrameDecoder, type Frame } from '../../src/daemon/protocol/frames.js';
 import { setVariableRequest, getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
-import type { DaemonClient } from '../../src/daemon/vmm-client.js';
+import type { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 
 export const CLI = resolve(process.cwd(), 'dist/src/cli/main.js');
 export const SHARED = resolve(process.cwd(), '../shared');

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusLabel, functionLabel } from '../../src/daemon/metrics.js';
+import { statusLabel, functionLabel } from '../../src/daemon/metrics/metrics.js';
 import { getVariableRequest } from '../../src/client/requests.js';
 import { EfiStatus, DeviceStatus } from '../../src/wire/status.js';
 import { TEST_GUID } from '../helpers/service.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
-import { VmRegistry } from '../../src/daemon/registry.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
+import { VmRegistry } from '../../src/daemon/server/registry.js';
 import { CLI, tempDir, startDaemon, spawnServe, waitListening, setVar, getVar, http, sleep, EFI_SUCCESS, TEST_GUID, type TestDaemon } from './helpers.js';
 import { noPostgres, testDatabase, sql } from '../helpers/postgres.js';
 import { spawnSync } from 'node:child_process';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { CLI, tempDir, spawnServe, waitListening, setVar, http, EFI_SUCCESS } from './helpers.js';

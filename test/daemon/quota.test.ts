@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon } from '../../src/daemon/server.js';
-import { createLogger } from '../../src/daemon/logging.js';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { Daemon } from '../../src/daemon/server/server.js';
+import { createLogger } from '../../src/daemon/server/logging.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { LogCapture, setVar, http, EFI_SUCCESS } from './helpers.js';
 
 /**

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArrayGuestMemory, type GuestMemory } from '../../src/device/guest-memory.js';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
-import { ErrorCode, FrameType, encodeHello, encodeMmioWrite, encodeFrame, decodeError, decodeMemRead } from '../../src/daemon/frames.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
+import { ErrorCode, FrameType, encodeHello, encodeMmioWrite, encodeFrame, decodeError, decodeMemRead } from '../../src/daemon/protocol/frames.js';
 import { setVariableRequest, getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
 import { crc32c } from '../../src/wire/crc32c.js';
 import { startDaemon, FrameSocket, setVar, getVar, EFI_SUCCESS, EFI_NOT_FOUND, TEST_GUID, NV_BS_RT } from './helpers.js';

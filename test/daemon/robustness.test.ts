@@ -4,10 +4,10 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
-import { DaemonClient, DaemonError } from '../../src/daemon/vmm-client.js';
+import { DaemonClient, DaemonError } from '../../src/daemon/protocol/vmm-client.js';
 import {
   ErrorCode, FrameType, encodeHello, encodeFrame, encodeMmRequest, encodeMmioWrite, decodeError, decodeMemRead,
-} from '../../src/daemon/frames.js';
+} from '../../src/daemon/protocol/frames.js';
 import { setVariableRequest } from '../../src/client/requests.js';
 import { startDaemon, setVar, getVar, FrameSocket, EFI_SUCCESS, sleep, TEST_GUID, NV_BS_RT } from './helpers.js';
 

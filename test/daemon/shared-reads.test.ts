@@ -1,5 +1,5 @@
 /**
- * The daemon reads every connection into one shared buffer (src/daemon/read-buffer.ts).
+ * The daemon reads every connection into one shared buffer (src/daemon/protocol/read-buffer.ts).
  * These tests overwrite that memory between the pieces of a request, the way a
  * read on another connection does, and check nothing kept a view of it.
  */
@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { FrameDecoder, FrameType, encodeHello, encodeMmRequest, decodeMmReply, decodeMmRequest } from '../../src/daemon/frames.js';
-import { adoptWithSharedReads } from '../../src/daemon/read-buffer.js';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { FrameDecoder, FrameType, encodeHello, encodeMmRequest, decodeMmReply, decodeMmRequest } from '../../src/daemon/protocol/frames.js';
+import { adoptWithSharedReads } from '../../src/daemon/protocol/read-buffer.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { setVariableRequest, getVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
 import { startDaemon, tempDir, FrameSocket, sleep, http, TEST_GUID, NV_BS_RT, EFI_SUCCESS } from './helpers.js';
 

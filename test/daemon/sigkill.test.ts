@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { tempDir, spawnServe, waitListening, setVar, sleep, EFI_SUCCESS, type ServeProcess } from './helpers.js';

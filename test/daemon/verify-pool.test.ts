@@ -1,5 +1,5 @@
 /**
- * The daemon's signature-check threads (src/daemon/verify-pool.ts) answer exactly
+ * The daemon's signature-check threads (src/daemon/server/verify-pool.ts) answer exactly
  * what the in-process checks answer — real Microsoft/OEM payloads accepted,
  * tampered and wrongly anchored ones refused with the same reason — and a thread
  * that dies mid-check costs the caller nothing but time: its check is re-run on
@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
-import { VerifyPool } from '../../src/daemon/verify-pool.js';
+import { VerifyPool } from '../../src/daemon/server/verify-pool.js';
 import { inProcessVerifier } from '../../src/auth/verifier.js';
 import { anchorFor, loadSigned, signedData, signedFiles, vector } from '../auth/vectors.js';
 import { smallCerts, tlv } from '../helpers/hostile.js';

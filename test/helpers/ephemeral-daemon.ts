@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon, type DaemonConfig } from '../../src/daemon/server.js';
-import { createLogger } from '../../src/daemon/logging.js';
+import { Daemon, type DaemonConfig } from '../../src/daemon/server/server.js';
+import { createLogger } from '../../src/daemon/server/logging.js';
 
 export interface EphemeralDaemon {
   daemon: Daemon;

@@ -5,7 +5,7 @@
  * (a 1 ms interval's largest gap, in this process) are what is measured.
  */
 import assert from 'node:assert/strict';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { getVariableRequest, setVariableRequest, replyStatus, replyData } from '../../src/client/requests.js';
 
 const TEST_GUID = 'a7a1f0d2-5b3e-4c6a-9f11-2e3d4c5b6a70';

@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSy
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { atomicFs, removeStaleTemps } from '../../src/persist/atomic-file.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { displayName } from '../../src/wire/ucs2.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { cli, tempDir, SHARED } from '../helpers/cli.js';
 import { decodeQemuJson, encodeQemuJson } from '../../src/persist/json-qemu.js';
 import { StoreFormatError } from '../../src/persist/format-error.js';
-import { VmRegistry, SINGLE_VM_ID } from '../../src/daemon/registry.js';
+import { VmRegistry, SINGLE_VM_ID } from '../../src/daemon/server/registry.js';
 import { VariableService } from '../../src/service/variable-service.js';
 import { replayTrace } from '../../src/replay/replay.js';
 import { parsePcap } from '../../src/wire/pcap.js';

@@ -10,8 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DaemonClient } from '../../src/daemon/vmm-client.js';
-import { ErrorCode, FrameType, decodeError } from '../../src/daemon/frames.js';
+import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
+import { ErrorCode, FrameType, decodeError } from '../../src/daemon/protocol/frames.js';
 import { storeLockPath, stateDirLockPath, StoreLock, StoreInUseError, assertStoreFree } from '../../src/persist/store-lock.js';
 import { CLI, tempDir, spawnServe, waitListening, setVar, FrameSocket, EFI_SUCCESS } from '../daemon/helpers.js';
 

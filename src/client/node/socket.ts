@@ -6,7 +6,7 @@
  * with `--memory` or `--state-dir` every case starts from an empty store.
  */
 import { randomUUID } from 'node:crypto';
-import { DaemonClient, DaemonError } from '../../daemon/vmm-client.js';
+import { DaemonClient, DaemonError } from '../../daemon/protocol/vmm-client.js';
 import { ArrayGuestMemory } from '../../device/guest-memory.js';
 import { MAX_BUFFER_SIZE } from '../../device/registers.js';
 import { RegisterDriver } from '../register-driver.js';

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { inProcessVerifier, type AuthVerifier, type KeyDatabase } from '../auth/verifier.js';
-import type { Pkcs7Result, PrivateResult } from '../auth/pkcs7.js';
-import type { SignatureListProblem } from '../auth/siglist-rules.js';
+import { inProcessVerifier, type AuthVerifier, type KeyDatabase } from '../../auth/verifier.js';
+import type { Pkcs7Result, PrivateResult } from '../../auth/pkcs7.js';
+import type { SignatureListProblem } from '../../auth/siglist-rules.js';
 
 /** A check sent to a worker (verify-worker.ts). Byte arrays are copies the worker may keep. */
 export type VerifyJob = { id: number } & (

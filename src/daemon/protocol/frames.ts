@@ -10,7 +10,7 @@
 export const PROTOCOL_VERSION = 1;
 
 /** The largest MM communicate buffer a guest can negotiate (QEMU clamps BUFFER_SIZE, spec §1.5). */
-import { MAX_BUFFER_SIZE } from '../service/options.js';
+import { MAX_BUFFER_SIZE } from '../../service/options.js';
 /** The largest MM buffer a frame carries: QEMU's BUFFER_SIZE clamp (spec §1.5). */
 export const MAX_MM_BUFFER = MAX_BUFFER_SIZE;
 

@@ -1,9 +1,9 @@
 import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { RequestStats } from './request-stats.js';
-import { functionName, isKnownFunction, peekRequest, statusOffsetOf, type RequestPeek } from '../wire/mm.js';
-import { statusName, DeviceStatus } from '../wire/status.js';
-import type { MmResult } from '../service/mm-handler.js';
-import type { VmEntry } from './registry.js';
+import { functionName, isKnownFunction, peekRequest, statusOffsetOf, type RequestPeek } from '../../wire/mm.js';
+import { statusName, DeviceStatus } from '../../wire/status.js';
+import type { MmResult } from '../../service/mm-handler.js';
+import type { VmEntry } from '../server/registry.js';
 
 /**
  * The daemon's Prometheus metrics. Every label value comes from a closed set
@@ -22,7 +22,7 @@ export class DaemonMetrics {
   readonly busy: Counter;
   readonly hostWrites: Counter<'op'>;
   readonly storeWriteFailures: Counter<'reason'>;
-  /** Audit records (daemon/audit-sink.ts): vm from loaded ids, variable from AUDITED_VARIABLES, result applied|refused. */
+  /** Audit records (daemon/server/audit-sink.ts): vm from loaded ids, variable from AUDITED_VARIABLES, result applied|refused. */
   readonly auditRecords: Counter<'vm' | 'variable' | 'result'>;
   readonly auditWriteFailures: Counter<'sink'>;
 

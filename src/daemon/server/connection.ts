@@ -1,16 +1,16 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { MmHandler, MmResult } from '../service/mm-handler.js';
-import type { AccessSize } from '../device/registers.js';
+import type { MmHandler, MmResult } from '../../service/mm-handler.js';
+import type { AccessSize } from '../../device/registers.js';
 import {
   FrameDecoder, FrameError, FrameType, ErrorCode, PROTOCOL_VERSION, MAX_MM_BUFFER, frameTypeName,
   decodeHello, decodeMmRequest, decodeMmioRead, decodeMmioWrite, expectEmpty,
   encodeHelloOk, encodeMmReply, encodeMmioReadOk, encodeFrame, encodeMemRead, encodeMemWrite, encodeError,
   type Frame, type ErrorCodeValue,
-} from './frames.js';
+} from '../protocol/frames.js';
 import type { VmRegistry, VmEntry } from './registry.js';
 import { mmCommandOf, type RawDevices, type RemoteGuestMemory } from './raw-device.js';
-import type { DaemonMetrics } from './metrics.js';
+import type { DaemonMetrics } from '../metrics/metrics.js';
 import { delay, DEFAULT_MAX_IN_FLIGHT, type WorkTracker } from './limits.js';
 
 export interface ConnectionLimits {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { inProcessVerifier } from '../auth/verifier.js';
+import { inProcessVerifier } from '../../auth/verifier.js';
 import type { VerifyJob, VerifyAnswer, JobResult } from './verify-pool.js';
 
 /**

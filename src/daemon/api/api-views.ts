@@ -1,11 +1,11 @@
-import { nameKey } from '../wire/ucs2.js';
-import { toHex } from '../wire/hex.js';
-import { formatAttributes } from '../wire/attributes.js';
-import { isoTime } from '../wire/time.js';
-import type { Variable } from '../store/variable.js';
-import { platformMode } from '../auth/secure-boot.js';
-import { summarizeStore, type StoreSummary, type SecureBootFacts } from '../inspect/index.js';
-import type { VmEntry, VmSummary } from './registry.js';
+import { nameKey } from '../../wire/ucs2.js';
+import { toHex } from '../../wire/hex.js';
+import { formatAttributes } from '../../wire/attributes.js';
+import { isoTime } from '../../wire/time.js';
+import type { Variable } from '../../store/variable.js';
+import { platformMode } from '../../auth/secure-boot.js';
+import { summarizeStore, type StoreSummary, type SecureBootFacts } from '../../inspect/index.js';
+import type { VmEntry, VmSummary } from '../server/registry.js';
 
 /** JSON shapes of the management API (docs/protocol.md §8). Pure: a VM in, plain objects out. */
 

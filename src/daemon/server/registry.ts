@@ -1,17 +1,17 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { VariableService } from '../service/variable-service.js';
-import type { ServiceOptions } from '../service/options.js';
-import { loadStoreFile, FileBackend, StoreFileError } from '../persist/store-file.js';
-import { stateDirStorePath, vmOfStateFile } from '../persist/state-dir.js';
-import { PgStore, PgStoreError, type PgBackend } from '../persist/postgres.js';
-import { removeStaleTemps } from '../persist/atomic-file.js';
+import { VariableService } from '../../service/variable-service.js';
+import type { ServiceOptions } from '../../service/options.js';
+import { loadStoreFile, FileBackend, StoreFileError } from '../../persist/store-file.js';
+import { stateDirStorePath, vmOfStateFile } from '../../persist/state-dir.js';
+import { PgStore, PgStoreError, type PgBackend } from '../../persist/postgres.js';
+import { removeStaleTemps } from '../../persist/atomic-file.js';
 import { quotaFilePath, loadQuotaFile } from './quota-file.js';
-import type { StoreBackend } from '../store/backend.js';
-import type { Variable } from '../store/variable.js';
-import { VM_ID_PATTERN } from './frames.js';
+import type { StoreBackend } from '../../store/backend.js';
+import type { Variable } from '../../store/variable.js';
+import { VM_ID_PATTERN } from '../protocol/frames.js';
 import { TokenBucket, AsyncMutex, type RateLimit } from './limits.js';
-import type { AuthVerifier } from '../auth/verifier.js';
+import type { AuthVerifier } from '../../auth/verifier.js';
 
 /** Where the daemon keeps stores: one file for one VM, or one file per VM in a directory. */
 export type StoreLayout =

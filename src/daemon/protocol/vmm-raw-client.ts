@@ -1,7 +1,7 @@
-import type { MmResult } from '../service/mm-handler.js';
-import type { ReplayTarget } from '../replay/replay.js';
-import { ArrayGuestMemory, type GuestMemory } from '../device/guest-memory.js';
-import { Reg, Cmd, MAX_BUFFER_SIZE } from '../device/registers.js';
+import type { MmResult } from '../../service/mm-handler.js';
+import type { ReplayTarget } from '../../replay/replay.js';
+import { ArrayGuestMemory, type GuestMemory } from '../../device/guest-memory.js';
+import { Reg, Cmd, MAX_BUFFER_SIZE } from '../../device/registers.js';
 import { DaemonClient } from './vmm-client.js';
 
 /** Guest RAM that remembers whether the device wrote into it (a DMA write-back happened). */

@@ -1,8 +1,8 @@
-import { UefiVarsDevice } from '../device/uefi-vars-device.js';
-import type { GuestMemory } from '../device/guest-memory.js';
-import { Reg, Cmd, type AccessSize } from '../device/registers.js';
-import { MM_HEADER_SIZE, messageLengthField } from '../wire/mm.js';
-import type { MmHandler } from '../service/mm-handler.js';
+import { UefiVarsDevice } from '../../device/uefi-vars-device.js';
+import type { GuestMemory } from '../../device/guest-memory.js';
+import { Reg, Cmd, type AccessSize } from '../../device/registers.js';
+import { MM_HEADER_SIZE, messageLengthField } from '../../wire/mm.js';
+import type { MmHandler } from '../../service/mm-handler.js';
 import type { VmEntry } from './registry.js';
 
 /**

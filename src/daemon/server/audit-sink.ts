@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { AUDITED_VARIABLES, type AuditRecord } from '../service/audit.js';
-import { appendAuditLine, auditFilePath, readAuditFile } from '../persist/audit-file.js';
-import type { PgStore } from '../persist/postgres.js';
-import type { DaemonMetrics } from './metrics.js';
+import { AUDITED_VARIABLES, type AuditRecord } from '../../service/audit.js';
+import { appendAuditLine, auditFilePath, readAuditFile } from '../../persist/audit-file.js';
+import type { PgStore } from '../../persist/postgres.js';
+import type { DaemonMetrics } from '../metrics/metrics.js';
 import type { StoreLayout, VmEntry } from './registry.js';
 
 /**

@@ -1,9 +1,9 @@
-import { Attr, formatAttributes, parseAttributes } from '../wire/attributes.js';
-import { fromHex } from '../wire/hex.js';
-import { encodeName, nameKey } from '../wire/ucs2.js';
-import { EFI_TIME_SIZE, ZERO_TIME } from '../wire/time.js';
-import { makeVariable, type Variable } from '../store/variable.js';
-import type { VariableService } from '../service/variable-service.js';
+import { Attr, formatAttributes, parseAttributes } from '../../wire/attributes.js';
+import { fromHex } from '../../wire/hex.js';
+import { encodeName, nameKey } from '../../wire/ucs2.js';
+import { EFI_TIME_SIZE, ZERO_TIME } from '../../wire/time.js';
+import { makeVariable, type Variable } from '../../store/variable.js';
+import type { VariableService } from '../../service/variable-service.js';
 
 /**
  * Host-side writes (management API). They are the operator's, not the guest's:

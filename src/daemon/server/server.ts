@@ -2,21 +2,21 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { ServiceOptions } from '../service/options.js';
-import type { MmHandler, MmResult } from '../service/mm-handler.js';
+import type { ServiceOptions } from '../../service/options.js';
+import type { MmHandler, MmResult } from '../../service/mm-handler.js';
 import { VmRegistry, makeStateDir, type StoreLayout, type VmEntry } from './registry.js';
 import { Connection, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection.js';
 import { RawDevices } from './raw-device.js';
-import { DaemonMetrics, functionLabel, statusLabel } from './metrics.js';
+import { DaemonMetrics, functionLabel, statusLabel } from '../metrics/metrics.js';
 import { createLogger } from './logging.js';
 import { WorkTracker, DEFAULT_RATE_LIMIT, type RateLimit } from './limits.js';
 import { listenUnix, listenFd } from './listen.js';
 import { VerifyPool, defaultVerifyWorkers } from './verify-pool.js';
-import { adoptWithSharedReads } from './read-buffer.js';
-import { createApiHandler } from './api.js';
+import { adoptWithSharedReads } from '../protocol/read-buffer.js';
+import { createApiHandler } from '../api/api.js';
 import { AuditSinks } from './audit-sink.js';
-import { StoreLock, storeLockPath, stateDirLockPath } from '../persist/store-lock.js';
-import { OwnershipLostError, redactUrl } from '../persist/postgres.js';
+import { StoreLock, storeLockPath, stateDirLockPath } from '../../persist/store-lock.js';
+import { OwnershipLostError, redactUrl } from '../../persist/postgres.js';
 
 export interface DaemonConfig {
   layout: StoreLayout;

@@ -1,7 +1,7 @@
 import { readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../persist/atomic-file.js';
-import { parseVmQuota, type VmQuota } from '../service/vm-quota.js';
+import { writeFileAtomic } from '../../persist/atomic-file.js';
+import { parseVmQuota, type VmQuota } from '../../service/vm-quota.js';
 import type { StoreLayout } from './registry.js';
 
 /**

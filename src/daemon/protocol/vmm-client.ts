@@ -1,8 +1,8 @@
 import { createConnection, type Socket } from 'node:net';
-import { isMmReason, reasonDeviation, type MmReason } from '../service/reasons.js';
-import type { MmResult } from '../service/mm-handler.js';
-import type { ReplayTarget } from '../replay/replay.js';
-import type { GuestMemory } from '../device/guest-memory.js';
+import { isMmReason, reasonDeviation, type MmReason } from '../../service/reasons.js';
+import type { MmResult } from '../../service/mm-handler.js';
+import type { ReplayTarget } from '../../replay/replay.js';
+import type { GuestMemory } from '../../device/guest-memory.js';
 import {
   FrameDecoder, FrameType, frameTypeName, errorCodeName,
   encodeHello, encodeMmRequest, encodeFrame, encodeMmioRead, encodeMmioWrite,
