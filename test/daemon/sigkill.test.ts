@@ -5,6 +5,7 @@ import { DaemonClient } from '../../src/daemon/protocol/vmm-client.js';
 import { loadStoreFile } from '../../src/persist/store-file.js';
 import { nameKey } from '../../src/wire/ucs2.js';
 import { tempDir, spawnServe, waitListening, setVar, sleep, EFI_SUCCESS, type ServeProcess } from './helpers.js';
+import { prng } from '../../scripts/torture/ops.js'; // one seeded PRNG: a failing round re-runs from the seed in the message
 
 /**
  * kill -9 during NV writes (DESIGN.md testing tier 4): whatever the moment,
@@ -16,16 +17,6 @@ const ROUNDS_PER_TEST = 25;
 const TESTS = 4;
 const PREWARM = 2;
 
-/** A small deterministic PRNG: a failing round can be re-run from the seed in the message. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Slot { store: string; sock: string; proc: ServeProcess; ready: Promise<void> }
 
