@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { TargetCrashed } from '../transport.js';
+import { takeLines } from './lines.js';
 
 type Message = Record<string, unknown>;
 
@@ -53,11 +54,10 @@ export class QmpConnection {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
+    const { lines, rest } = takeLines(this.buffer, chunk);
+    this.buffer = rest;
+    for (const raw of lines) {
+      const line = raw.trim();
       if (!line) continue;
       let m: Message;
       try { m = JSON.parse(line) as Message; } catch { continue; }

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Q35Machine } from './q35-machine.js';
 import type { AccessSize } from '../../device/registers.js';
+import { takeLines } from './lines.js';
 
 /** strtoul/strtou64 with base 0: 0x… hex, 0… octal, else decimal. */
 export function parseNumber(s: string | undefined): bigint | undefined {
@@ -39,11 +40,9 @@ export class QtestSession {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
+    const { lines, rest } = takeLines(this.buffer, chunk);
+    this.buffer = rest;
+    for (const line of lines) {
       // Commands run strictly in order; a DMA_MM write completes before the next line is read.
       this.chain = this.chain.then(() => this.process(line)).then((reply) => {
         this.log?.(`${line.slice(0, 120)} -> ${reply.slice(0, 120)}`);
@@ -158,11 +157,10 @@ export class QmpSession {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
+    const { lines, rest } = takeLines(this.buffer, chunk);
+    this.buffer = rest;
+    for (const raw of lines) {
+      const line = raw.trim();
       if (line) this.chain = this.chain.then(() => this.handle(line));
     }
   }

@@ -13,6 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import { TargetCrashed } from '../transport.js';
+import { takeLines } from './lines.js';
 
 export class QtestError extends Error {
   override readonly name = 'QtestError';
@@ -99,13 +100,9 @@ export class QtestConnection {
   close(): void { this.socket.destroy(); }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      this.onLine(line);
-    }
+    const { lines, rest } = takeLines(this.buffer, chunk);
+    this.buffer = rest;
+    for (const line of lines) this.onLine(line);
   }
 
   private onLine(line: string): void {
